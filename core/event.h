@@ -1,0 +1,107 @@
+/*
+ * One decoded event: named fields (ECS names, dotted paths for nested JSON), event time,
+ * where it came from, and the raw line. An event owns an arena from which its field names
+ * and values are allocated; arena memory never moves, so pointers into it stay valid until
+ * event_reset() or event_free(). One event is reused for every line of an input, so the
+ * hot path does not allocate once the arena has grown to fit.
+ */
+#ifndef KZ_EVENT_H
+#define KZ_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Well-known field names (Elastic Common Schema). */
+#define F_TIMESTAMP "@timestamp"
+#define F_MESSAGE "message"
+#define F_ORIGINAL "event.original"
+#define F_HOST_NAME "host.name"
+#define F_PROCESS_NAME "process.name"
+#define F_PROCESS_PID "process.pid"
+#define F_SOURCE_IP "source.ip"
+
+/* Hard limits; the configured limits may be lower (conf: limits:). */
+#define EVENT_MAX_FIELDS_DEFAULT 256
+#define EVENT_MAX_DEPTH_DEFAULT 32
+
+struct event_field {
+    const char *name;
+    const char *value;
+    uint32_t name_len;
+    uint32_t value_len;
+    uint32_t name_hash; /* event_name_hash(name, name_len) */
+};
+
+/* Where an event came from; enough to dead-letter it and to acknowledge it. */
+struct event_source {
+    const char *name;   /* topic or file path; owned by the input, outlives the event */
+    uint32_t input;     /* index of the input in the config */
+    int32_t partition;  /* Kafka partition, -1 for files and stdin */
+    int64_t offset;     /* Kafka offset, or byte offset of the line in the file */
+    uint64_t line;      /* 1-based line number for files and stdin, 0 for Kafka */
+};
+
+struct event_chunk;
+
+struct event {
+    struct event_source src;
+    int64_t time_us;           /* event time, microseconds since the epoch */
+    int64_t arrival_us;        /* when kizunad read it */
+    int time_from_arrival;     /* 1 when the event had no usable time of its own */
+    const char *raw;           /* the raw line (arena copy), also field event.original */
+    size_t raw_len;
+    const char *format;        /* decoder that produced it: "syslog", "json", ... */
+
+    struct event_field *fields;
+    uint32_t nfields;
+    uint32_t fields_cap;
+    uint32_t max_fields;       /* event_add() refuses beyond this */
+
+    struct event_chunk *chunks; /* arena */
+};
+
+/* Set up an empty event. */
+void event_init(struct event *ev);
+/* Forget all fields and arena contents, keeping memory for the next event. */
+void event_reset(struct event *ev);
+/* Release everything the event owns. */
+void event_free(struct event *ev);
+
+/* Allocate n bytes from the event's arena; valid until event_reset(). Never NULL. */
+char *event_alloc(struct event *ev, size_t n);
+/* Copy s[0..len) into the arena with a terminating NUL. */
+char *event_strdup(struct event *ev, const char *s, size_t len);
+/* Copy the raw line into the arena and add it as event.original. */
+int event_set_raw(struct event *ev, const char *line, size_t len);
+
+/*
+ * Add a field. name and value must stay valid as long as the event (arena memory, static
+ * strings, or the raw copy). Several fields may share a name (multi-valued, e.g. JSON
+ * arrays of scalars). Returns 0, or -1 when the event already has max_fields fields.
+ */
+int event_add(struct event *ev, const char *name, size_t name_len, const char *value,
+              size_t value_len);
+/* Like event_add() but copies name and value into the arena first. */
+int event_add_copy(struct event *ev, const char *name, size_t name_len, const char *value,
+                   size_t value_len);
+/* Replace the first field of that name, or add it. name/value as for event_add(). */
+int event_set(struct event *ev, const char *name, size_t name_len, const char *value,
+              size_t value_len);
+/* Remove every field of that name. */
+void event_del(struct event *ev, const char *name, size_t name_len);
+
+/* Hash of a field name (FNV-1a 32-bit); rules precompute it for their field names. */
+uint32_t event_name_hash(const char *name, size_t len);
+/* First field with that name (hash from event_name_hash), or NULL. */
+const struct event_field *event_find(const struct event *ev, const char *name,
+                                     size_t name_len, uint32_t hash);
+/* Next field after `after` with the same name, or NULL. */
+const struct event_field *event_find_next(const struct event *ev,
+                                          const struct event_field *after);
+/* Convenience lookup by NUL-terminated name. */
+const struct event_field *event_get(const struct event *ev, const char *name);
+
+/* Set the event time; flag 1 if it was stamped from arrival. */
+void event_set_time(struct event *ev, int64_t time_us, int from_arrival);
+
+#endif

@@ -1,0 +1,734 @@
+/*
+ * Config loading: YAML tree -> struct conf, section by section, each through a key table.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "timeutil.h"
+#include "xmalloc.h"
+
+enum conf_type {
+    CT_STR,      /* char * */
+    CT_INT,      /* int64_t, min..max */
+    CT_BOOL,     /* int */
+    CT_DURATION, /* int64_t µs, "60s", "10m" */
+    CT_DURATION_MS, /* int64_t ms, written like CT_DURATION */
+    CT_SIZE,     /* int64_t bytes, "64k", "1M" */
+    CT_ENUM,     /* int: index into enums */
+    CT_STRLIST,  /* char ** + size_t count at offset2 */
+};
+
+struct conf_key {
+    const char *name;
+    enum conf_type type;
+    size_t offset;
+    size_t offset2; /* CT_STRLIST: where the count goes */
+    const char *def;
+    int64_t min;
+    int64_t max;
+    const char *const *enums;
+    const char *help;
+};
+
+static const char *const conf_late_names[] = {"drop", "dead_letter", "process", NULL};
+static const char *const conf_log_levels[] = {"err", "warning", "notice", "info", "debug", NULL};
+static const char *const conf_log_targets[] = {"stderr", "syslog", NULL};
+static const char *const conf_formats[] = {"auto", "syslog", "json", "cef", "kv", NULL};
+
+#define CONF_OFF(field) offsetof(struct conf, field)
+#define INPUT_OFF(field) offsetof(struct conf_input, field)
+
+/* Top-level scalar keys. Sections with their own shape are handled by name below. */
+static const struct conf_key conf_top_keys[] = {
+    {"plugin_dir", CT_STR, CONF_OFF(plugin_dir), 0, NULL, 0, 0, NULL,
+     "directory of output plugins (out_NAME.so); default: $KIZUNA_PLUGIN_DIR, the build "
+     "tree, or the installed pkglibdir"},
+    {"host_name", CT_STR, CONF_OFF(host_name), 0, NULL, 0, 0, NULL,
+     "name of this kizunad in alerts (analyzer); default: the host name"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static const struct conf_key conf_limit_keys[] = {
+    {"max_event_bytes", CT_SIZE, CONF_OFF(max_event_bytes), 0, "64k", 64, 16 << 20, NULL,
+     "longer events go to the dead-letter sink"},
+    {"max_fields", CT_INT, CONF_OFF(max_fields), 0, "256", 8, 4096, NULL,
+     "events with more fields go to the dead-letter sink"},
+    {"max_depth", CT_INT, CONF_OFF(max_depth), 0, "32", 1, 256, NULL,
+     "maximum JSON nesting depth"},
+    {"regex_match_limit", CT_INT, CONF_OFF(regex_match_limit), 0, "100000", 100, 100000000,
+     NULL, "PCRE2 match limit per regex test; a hit is counted and the test fails"},
+    {"regex_depth_limit", CT_INT, CONF_OFF(regex_depth_limit), 0, "10000", 10, 10000000, NULL,
+     "PCRE2 depth limit per regex test"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static const struct conf_key conf_time_keys[] = {
+    {"allowed_lateness", CT_DURATION, CONF_OFF(allowed_lateness_us), 0, "5s", 0,
+     INT64_C(86400000000), NULL, "watermark = highest event time seen minus this"},
+    {"late_events", CT_ENUM, CONF_OFF(late_policy), 0, "drop", 0, 0, conf_late_names,
+     "events older than the watermark: drop (counted), dead_letter, or process"},
+    {"idle_source", CT_DURATION, CONF_OFF(idle_source_us), 0, "60s", 0, INT64_C(86400000000),
+     NULL, "a source silent this long (wall clock) stops holding the event clock back"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static const struct conf_key conf_state_keys[] = {
+    {"max_groups_per_rule", CT_INT, CONF_OFF(max_groups_per_rule), 0, "1000000", 1,
+     INT64_C(1000000000), NULL, "live groups per correlation rule; oldest evicted beyond"},
+    {"max_groups", CT_INT, CONF_OFF(max_groups_total), 0, "4000000", 1, INT64_C(1000000000),
+     NULL, "live groups over all rules; oldest evicted beyond"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static const struct conf_key conf_log_keys[] = {
+    {"level", CT_ENUM, CONF_OFF(log_level), 0, "info", 0, 0, conf_log_levels,
+     "least severe level logged"},
+    {"target", CT_ENUM, CONF_OFF(log_syslog), 0, "stderr", 0, 0, conf_log_targets,
+     "stderr or syslog (journald reads both)"},
+    {"json", CT_BOOL, CONF_OFF(log_json), 0, "false", 0, 0, NULL, "JSON lines on stderr"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static const struct conf_key conf_dead_letter_keys[] = {
+    {"path", CT_STR, CONF_OFF(dead_letter_path), 0, NULL, 0, 0, NULL,
+     "JSON lines file for events that could not be processed; default: stderr"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static const struct conf_key conf_input_keys[] = {
+    {"format", CT_ENUM, INPUT_OFF(format), 0, "auto", 0, 0, conf_formats,
+     "decoder: syslog | json | cef | kv | auto"},
+    {"brokers", CT_STR, INPUT_OFF(brokers), 0, NULL, 0, 0, NULL,
+     "kafka: bootstrap servers, or \"embedded\" for an in-memory mock cluster"},
+    {"topics", CT_STRLIST, INPUT_OFF(topics), INPUT_OFF(ntopics), NULL, 0, 0, NULL,
+     "kafka: topics to subscribe"},
+    {"group", CT_STR, INPUT_OFF(group), 0, "kizuna", 0, 0, NULL, "kafka: consumer group"},
+    {"commit_interval", CT_DURATION_MS, INPUT_OFF(commit_interval_ms), 0, "1s", 1000,
+     INT64_C(3600000000), NULL, "kafka: how often stored offsets are committed"},
+    {"partitions", CT_INT, INPUT_OFF(partitions), 0, "3", 1, 64, NULL,
+     "kafka embedded: partitions per created topic"},
+    {"path", CT_STR, INPUT_OFF(path), 0, NULL, 0, 0, NULL, "file: path to read"},
+    {"follow", CT_BOOL, INPUT_OFF(follow), 0, "false", 0, 0, NULL,
+     "file: keep reading as the file grows (and across rotation); false: read to the end"},
+    {"poll_interval", CT_DURATION_MS, INPUT_OFF(poll_interval_ms), 0, "250ms", 1000,
+     INT64_C(60000000), NULL, "file: how often a followed file is checked for new data"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
+};
+
+/* Which input keys each input type accepts besides type and format. */
+static const char *const conf_kafka_only[] = {"brokers", "topics", "group", "commit_interval",
+                                              "partitions", NULL};
+static const char *const conf_file_only[] = {"path", "follow", "poll_interval", NULL};
+
+static int
+conf_in_list(const char *const *list, const char *s)
+{
+    for (; *list != NULL; list++) {
+        if (strcmp(*list, s) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *
+conf_type_name(enum conf_type t)
+{
+    switch (t) {
+    case CT_STR:
+        return "string";
+    case CT_INT:
+        return "integer";
+    case CT_BOOL:
+        return "boolean";
+    case CT_DURATION:
+    case CT_DURATION_MS:
+        return "duration";
+    case CT_SIZE:
+        return "size";
+    case CT_ENUM:
+        return "enum";
+    case CT_STRLIST:
+        return "list of strings";
+    }
+    return "?";
+}
+
+static int
+conf_parse_size(const char *s, int64_t *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    int64_t mult = 1;
+
+    if (end == s || v < 0) {
+        return -1;
+    }
+    if (*end == 'k' || *end == 'K') {
+        mult = 1024;
+        end++;
+    } else if (*end == 'm' || *end == 'M') {
+        mult = 1024 * 1024;
+        end++;
+    } else if (*end == 'g' || *end == 'G') {
+        mult = INT64_C(1024) * 1024 * 1024;
+        end++;
+    }
+    if (*end == 'i' || *end == 'B' || *end == 'b') {
+        end += (*end == 'i' && (end[1] == 'B' || end[1] == 'b')) ? 2 : 1;
+    }
+    if (*end != '\0') {
+        return -1;
+    }
+    *out = (int64_t)(v * (double)mult);
+    return 0;
+}
+
+/* Parse one scalar (or list) value for key k into base. Returns 0 or -1 (error added). */
+static int
+conf_set_value(const struct conf_key *k, const struct ynode *v, const char *text, void *base,
+               const char *file, struct errlist *errs)
+{
+    char *p = (char *)base + k->offset;
+    int line = v ? v->line : 0, col = v ? v->col : 0;
+
+    if (k->type != CT_STRLIST && v != NULL && v->type != YNODE_SCALAR) {
+        errlist_add(errs, file, line, col, "'%s' must be a %s, not a %s", k->name,
+                    conf_type_name(k->type), ynode_type_name(v));
+        return -1;
+    }
+    switch (k->type) {
+    case CT_STR: {
+        char **slot = (char **)p;
+        free(*slot);
+        *slot = text ? xstrdup(text) : NULL;
+        return 0;
+    }
+    case CT_INT: {
+        char *end;
+        long long n;
+        errno = 0;
+        n = strtoll(text, &end, 10);
+        if (errno != 0 || end == text || *end != '\0') {
+            errlist_add(errs, file, line, col, "'%s' must be an integer, not '%s'", k->name,
+                        text);
+            return -1;
+        }
+        if (n < k->min || n > k->max) {
+            errlist_add(errs, file, line, col,
+                        "'%s' is %lld, out of range [%" PRId64 ", %" PRId64 "]", k->name, n,
+                        k->min, k->max);
+            return -1;
+        }
+        *(int64_t *)p = n;
+        return 0;
+    }
+    case CT_BOOL:
+        if (strcmp(text, "true") == 0 || strcmp(text, "yes") == 0 || strcmp(text, "on") == 0) {
+            *(int *)p = 1;
+        } else if (strcmp(text, "false") == 0 || strcmp(text, "no") == 0 ||
+                   strcmp(text, "off") == 0) {
+            *(int *)p = 0;
+        } else {
+            errlist_add(errs, file, line, col, "'%s' must be true or false, not '%s'", k->name,
+                        text);
+            return -1;
+        }
+        return 0;
+    case CT_DURATION:
+    case CT_DURATION_MS:
+    case CT_SIZE: {
+        int64_t n;
+        int bad = k->type != CT_SIZE ? time_parse_duration(text, &n)
+                                     : conf_parse_size(text, &n);
+        if (bad) {
+            errlist_add(errs, file, line, col, "'%s' must be a %s (e.g. %s), not '%s'", k->name,
+                        conf_type_name(k->type), k->type != CT_SIZE ? "60s, 10m" : "64k",
+                        text);
+            return -1;
+        }
+        if (n < k->min || n > k->max) {
+            errlist_add(errs, file, line, col, "'%s' is out of range", k->name);
+            return -1;
+        }
+        *(int64_t *)p = k->type == CT_DURATION_MS ? n / 1000 : n;
+        return 0;
+    }
+    case CT_ENUM:
+        for (int i = 0; k->enums[i] != NULL; i++) {
+            if (strcmp(k->enums[i], text) == 0) {
+                *(int *)p = i;
+                return 0;
+            }
+        }
+        {
+            char list[256] = "";
+            for (int i = 0; k->enums[i] != NULL; i++) {
+                strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+                strncat(list, k->enums[i], sizeof(list) - strlen(list) - 1);
+            }
+            errlist_add(errs, file, line, col, "'%s' must be one of %s, not '%s'", k->name, list,
+                        text);
+        }
+        return -1;
+    case CT_STRLIST: {
+        char ***slot = (char ***)p;
+        size_t *count = (size_t *)((char *)base + k->offset2);
+        if (v->type == YNODE_SCALAR) {
+            *slot = xcalloc(1, sizeof(char *));
+            (*slot)[0] = xstrdup(v->str);
+            *count = 1;
+            return 0;
+        }
+        if (v->type != YNODE_SEQ) {
+            errlist_add(errs, file, line, col, "'%s' must be a list of strings", k->name);
+            return -1;
+        }
+        *slot = xcalloc(v->n + 1, sizeof(char *));
+        *count = 0;
+        for (size_t i = 0; i < v->n; i++) {
+            if (v->items[i]->type != YNODE_SCALAR) {
+                errlist_add(errs, file, v->items[i]->line, v->items[i]->col,
+                            "'%s' must be a list of strings", k->name);
+                return -1;
+            }
+            (*slot)[(*count)++] = xstrdup(v->items[i]->str);
+        }
+        return 0;
+    }
+    }
+    return -1;
+}
+
+/*
+ * Apply a key table to a map node: set every key present, default the others. Keys in
+ * `skip` are left to the caller. Unknown keys are errors naming the section.
+ */
+static int
+conf_apply(const struct conf_key *tab, const struct ynode *map, void *base, const char *section,
+           const char *const *skip, const char *file, struct errlist *errs)
+{
+    size_t ntab = 0;
+    int r = 0;
+
+    while (tab[ntab].name != NULL) {
+        ntab++;
+    }
+    if (map != NULL && map->type != YNODE_MAP) {
+        errlist_add(errs, file, map->line, map->col, "'%s' must be a map, not a %s", section,
+                    ynode_type_name(map));
+        return -1;
+    }
+    for (size_t i = 0; i < ntab; i++) {
+        const struct ynode *v = ynode_get(map, tab[i].name);
+        if (v != NULL) {
+            if (tab[i].type != CT_STRLIST && v->type == YNODE_SCALAR && ynode_is_null(v) &&
+                tab[i].type != CT_STR) {
+                errlist_add(errs, file, v->line, v->col, "'%s' needs a value", tab[i].name);
+                r = -1;
+                continue;
+            }
+            if (conf_set_value(&tab[i], v, v->type == YNODE_SCALAR ? v->str : NULL, base, file,
+                               errs) != 0) {
+                r = -1;
+            }
+        } else if (tab[i].def != NULL) {
+            conf_set_value(&tab[i], NULL, tab[i].def, base, file, errs);
+        }
+    }
+    for (size_t i = 0; map != NULL && i < map->n; i++) {
+        const char *key = map->keys[i]->str;
+        int known = skip != NULL && conf_in_list(skip, key);
+        for (size_t j = 0; !known && j < ntab; j++) {
+            known = strcmp(tab[j].name, key) == 0;
+        }
+        if (!known) {
+            char list[512] = "";
+            for (size_t j = 0; j < ntab; j++) {
+                strncat(list, j ? ", " : "", sizeof(list) - strlen(list) - 1);
+                strncat(list, tab[j].name, sizeof(list) - strlen(list) - 1);
+            }
+            for (size_t j = 0; skip != NULL && skip[j] != NULL; j++) {
+                strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+                strncat(list, skip[j], sizeof(list) - strlen(list) - 1);
+            }
+            errlist_add(errs, file, map->keys[i]->line, map->keys[i]->col,
+                        "unknown key '%s' in %s (known: %s)", key, section, list);
+            r = -1;
+        }
+    }
+    return r;
+}
+
+/* Resolve a relative path against the config file's directory. Returns a new string. */
+static char *
+conf_resolve(const struct conf *conf, const char *path)
+{
+    if (path[0] == '/' || strcmp(path, "-") == 0) {
+        return xstrdup(path);
+    }
+    return xasprintf("%s/%s", conf->dir, path);
+}
+
+static int
+conf_load_input(struct conf *conf, const struct ynode *node, struct conf_input *in,
+                struct errlist *errs)
+{
+    static const char *const skip[] = {"type", "kafka", NULL};
+    const struct ynode *type = ynode_get(node, "type");
+    const struct ynode *props;
+    const char *file = conf->file;
+    int r = 0;
+
+    memset(in, 0, sizeof(*in));
+    in->line = node->line;
+    if (node->type != YNODE_MAP) {
+        errlist_add(errs, file, node->line, node->col, "an input must be a map, not a %s",
+                    ynode_type_name(node));
+        return -1;
+    }
+    if (type == NULL || type->type != YNODE_SCALAR) {
+        errlist_add(errs, file, node->line, node->col,
+                    "input needs 'type: kafka', 'type: file' or 'type: stdin'");
+        return -1;
+    }
+    if (strcmp(type->str, "kafka") == 0) {
+        in->type = INPUT_KAFKA;
+    } else if (strcmp(type->str, "file") == 0) {
+        in->type = INPUT_FILE;
+    } else if (strcmp(type->str, "stdin") == 0) {
+        in->type = INPUT_STDIN;
+    } else {
+        errlist_add(errs, file, type->line, type->col,
+                    "unknown input type '%s' (kafka, file, stdin)", type->str);
+        return -1;
+    }
+    if (conf_apply(conf_input_keys, node, in, "input", skip, file, errs) != 0) {
+        r = -1;
+    }
+    for (size_t i = 0; i < node->n; i++) {
+        const char *key = node->keys[i]->str;
+        const char *const *other = NULL;
+        if (in->type != INPUT_KAFKA && (conf_in_list(conf_kafka_only, key) ||
+                                        strcmp(key, "kafka") == 0)) {
+            other = conf_kafka_only;
+        } else if (in->type != INPUT_FILE && conf_in_list(conf_file_only, key)) {
+            other = conf_file_only;
+        }
+        if (other != NULL) {
+            errlist_add(errs, file, node->keys[i]->line, node->keys[i]->col,
+                        "'%s' does not apply to a %s input", key, type->str);
+            r = -1;
+        }
+    }
+    switch (in->type) {
+    case INPUT_KAFKA:
+        if (in->brokers == NULL) {
+            errlist_add(errs, file, node->line, node->col,
+                        "kafka input needs 'brokers' (host:port list or \"embedded\")");
+            r = -1;
+        }
+        if (in->ntopics == 0) {
+            errlist_add(errs, file, node->line, node->col, "kafka input needs 'topics'");
+            r = -1;
+        }
+        props = ynode_get(node, "kafka");
+        if (props != NULL && props->type != YNODE_MAP) {
+            errlist_add(errs, file, props->line, props->col,
+                        "'kafka' must be a map of librdkafka properties");
+            r = -1;
+        } else if (props != NULL) {
+            in->props = xcalloc(2 * props->n + 1, sizeof(char *));
+            for (size_t i = 0; i < props->n; i++) {
+                if (props->items[i]->type != YNODE_SCALAR) {
+                    errlist_add(errs, file, props->items[i]->line, props->items[i]->col,
+                                "librdkafka property '%s' must be a scalar",
+                                props->keys[i]->str);
+                    r = -1;
+                    continue;
+                }
+                in->props[2 * in->nprops] = xstrdup(props->keys[i]->str);
+                in->props[2 * in->nprops + 1] = xstrdup(props->items[i]->str);
+                in->nprops++;
+            }
+        }
+        if (in->ntopics > 0) {
+            in->name = xasprintf("kafka:%s", in->topics[0]);
+        }
+        break;
+    case INPUT_FILE:
+        if (in->path == NULL) {
+            errlist_add(errs, file, node->line, node->col, "file input needs 'path'");
+            r = -1;
+        } else {
+            char *abs = conf_resolve(conf, in->path);
+            free(in->path);
+            in->path = abs;
+            in->name = xstrdup(abs);
+        }
+        break;
+    case INPUT_STDIN:
+        in->name = xstrdup("stdin");
+        break;
+    }
+    if (in->name == NULL) {
+        in->name = xstrdup(type->str);
+    }
+    return r;
+}
+
+static int
+conf_load_output(struct conf *conf, const struct ynode *node, struct conf_output *out,
+                 struct errlist *errs)
+{
+    const struct ynode *name = ynode_get(node, "name");
+    const struct ynode *plugin = ynode_get(node, "plugin");
+    const struct ynode *path = ynode_get(node, "path");
+    const char *file = conf->file;
+    int r = 0;
+
+    memset(out, 0, sizeof(*out));
+    out->line = node->line;
+    out->entry = node;
+    if (node->type != YNODE_MAP) {
+        errlist_add(errs, file, node->line, node->col, "an output must be a map, not a %s",
+                    ynode_type_name(node));
+        return -1;
+    }
+    if (name == NULL || name->type != YNODE_SCALAR || name->len == 0) {
+        errlist_add(errs, file, node->line, node->col, "output needs a 'name'");
+        r = -1;
+    } else {
+        out->name = xstrdup(name->str);
+    }
+    if (plugin == NULL || plugin->type != YNODE_SCALAR || plugin->len == 0) {
+        errlist_add(errs, file, node->line, node->col,
+                    "output needs 'plugin' (a format plugin name, e.g. json)");
+        r = -1;
+    } else {
+        for (const char *c = plugin->str; *c != '\0'; c++) {
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_')) {
+                errlist_add(errs, file, plugin->line, plugin->col,
+                            "plugin name '%s' may only contain a-z, 0-9 and _", plugin->str);
+                r = -1;
+                break;
+            }
+        }
+        out->plugin = xstrdup(plugin->str);
+    }
+    if (path == NULL || path->type != YNODE_SCALAR || path->len == 0) {
+        errlist_add(errs, file, node->line, node->col,
+                    "output needs 'path' (a file to append to, or \"-\" for stdout)");
+        r = -1;
+    } else {
+        out->path = conf_resolve(conf, path->str);
+    }
+    return r;
+}
+
+static int
+conf_load_doc(struct conf *conf, const struct ynode *root, struct errlist *errs)
+{
+    static const char *const top_sections[] = {"inputs", "rules", "outputs", "dead_letter",
+                                               "limits", "time", "state", "log", NULL};
+    const char *file = conf->file;
+    const struct ynode *n;
+    int r = 0;
+
+    if (root->type != YNODE_MAP) {
+        errlist_add(errs, file, root->line, root->col, "the config must be a map, not a %s",
+                    ynode_type_name(root));
+        return -1;
+    }
+    r |= conf_apply(conf_top_keys, root, conf, "the config", top_sections, file, errs);
+    r |= conf_apply(conf_limit_keys, ynode_get(root, "limits"), conf, "limits", NULL, file, errs);
+    r |= conf_apply(conf_time_keys, ynode_get(root, "time"), conf, "time", NULL, file, errs);
+    r |= conf_apply(conf_state_keys, ynode_get(root, "state"), conf, "state", NULL, file, errs);
+    r |= conf_apply(conf_log_keys, ynode_get(root, "log"), conf, "log", NULL, file, errs);
+    r |= conf_apply(conf_dead_letter_keys, ynode_get(root, "dead_letter"), conf, "dead_letter",
+                    NULL, file, errs);
+    conf->log_level += LOG_LVL_ERR; /* enum index -> syslog severity */
+    if (conf->dead_letter_path != NULL) {
+        char *abs = conf_resolve(conf, conf->dead_letter_path);
+        free(conf->dead_letter_path);
+        conf->dead_letter_path = abs;
+    }
+    if (conf->plugin_dir != NULL) {
+        char *abs = conf_resolve(conf, conf->plugin_dir);
+        free(conf->plugin_dir);
+        conf->plugin_dir = abs;
+    }
+
+    n = ynode_get(root, "inputs");
+    if (n == NULL || n->type != YNODE_SEQ || n->n == 0) {
+        errlist_add(errs, file, n ? n->line : root->line, n ? n->col : root->col,
+                    "'inputs' must be a non-empty list");
+        r = -1;
+    } else {
+        conf->inputs = xcalloc(n->n, sizeof(*conf->inputs));
+        for (size_t i = 0; i < n->n; i++) {
+            r |= conf_load_input(conf, n->items[i], &conf->inputs[conf->ninputs++], errs);
+        }
+        for (size_t i = 0, nstdin = 0; i < conf->ninputs; i++) {
+            if (conf->inputs[i].type == INPUT_STDIN && ++nstdin == 2) {
+                errlist_add(errs, file, conf->inputs[i].line, 1, "only one stdin input");
+                r = -1;
+            }
+        }
+    }
+
+    n = ynode_get(root, "rules");
+    if (n == NULL) {
+        errlist_add(errs, file, root->line, root->col,
+                    "'rules' is missing (a list of rule files or globs)");
+        r = -1;
+    } else {
+        const struct conf_key k = {"rules", CT_STRLIST, CONF_OFF(rules), CONF_OFF(nrules),
+                                   NULL, 0, 0, NULL, NULL};
+        if (conf_set_value(&k, n, NULL, conf, file, errs) != 0) {
+            r = -1;
+        }
+        for (size_t i = 0; i < conf->nrules; i++) {
+            char *abs = conf_resolve(conf, conf->rules[i]);
+            free(conf->rules[i]);
+            conf->rules[i] = abs;
+        }
+    }
+
+    n = ynode_get(root, "outputs");
+    if (n != NULL && n->type != YNODE_SEQ) {
+        errlist_add(errs, file, n->line, n->col, "'outputs' must be a list");
+        r = -1;
+    } else if (n != NULL) {
+        conf->outputs = xcalloc(n->n + 1, sizeof(*conf->outputs));
+        for (size_t i = 0; i < n->n; i++) {
+            r |= conf_load_output(conf, n->items[i], &conf->outputs[conf->noutputs++], errs);
+        }
+        for (size_t i = 0; i < conf->noutputs; i++) {
+            for (size_t j = 0; j < i; j++) {
+                if (conf->outputs[i].name && conf->outputs[j].name &&
+                    strcmp(conf->outputs[i].name, conf->outputs[j].name) == 0) {
+                    errlist_add(errs, file, conf->outputs[i].line, 1,
+                                "duplicate output name '%s' (first at line %d)",
+                                conf->outputs[i].name, conf->outputs[j].line);
+                    r = -1;
+                }
+            }
+        }
+    }
+    return r ? -1 : 0;
+}
+
+int
+conf_load(const char *path, struct conf **out, struct errlist *errs)
+{
+    struct conf *conf = xcalloc(1, sizeof(*conf));
+    char err[1024];
+    const char *slash;
+    int r = -1;
+
+    *out = NULL;
+    conf->file = xstrdup(path);
+    slash = strrchr(path, '/');
+    conf->dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
+    if (slash == path) {
+        free(conf->dir);
+        conf->dir = xstrdup("/");
+    }
+    if (yaml_tree_load_file(path, &conf->docs, &conf->ndocs, err, sizeof(err)) != 0) {
+        errlist_add_raw(errs, err);
+        goto out;
+    }
+    if (conf->ndocs != 1) {
+        errlist_add(errs, path, 1, 1, "the config must hold exactly one YAML document");
+        goto out;
+    }
+    if (conf_load_doc(conf, conf->docs[0], errs) != 0) {
+        goto out;
+    }
+    if (conf->host_name == NULL) {
+        char host[256] = "kizunad";
+        gethostname(host, sizeof(host) - 1);
+        host[sizeof(host) - 1] = '\0';
+        conf->host_name = xstrdup(host);
+    }
+    *out = conf;
+    conf = NULL;
+    r = 0;
+out:
+    conf_free(conf);
+    return r;
+}
+
+static void
+conf_free_strv(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i]);
+    }
+    free(v);
+}
+
+void
+conf_free(struct conf *conf)
+{
+    if (conf == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < conf->ninputs; i++) {
+        struct conf_input *in = &conf->inputs[i];
+        free(in->name);
+        free(in->brokers);
+        conf_free_strv(in->topics, in->ntopics);
+        free(in->group);
+        conf_free_strv(in->props, 2 * in->nprops);
+        free(in->path);
+    }
+    free(conf->inputs);
+    conf_free_strv(conf->rules, conf->nrules);
+    for (size_t i = 0; i < conf->noutputs; i++) {
+        free(conf->outputs[i].name);
+        free(conf->outputs[i].plugin);
+        free(conf->outputs[i].path);
+    }
+    free(conf->outputs);
+    free(conf->dead_letter_path);
+    free(conf->plugin_dir);
+    free(conf->host_name);
+    yaml_tree_free_docs(conf->docs, conf->ndocs);
+    free(conf->file);
+    free(conf->dir);
+    free(conf);
+}
+
+static void
+conf_print_table(FILE *out, const char *section, const struct conf_key *tab)
+{
+    fprintf(out, "\n### %s\n\n| key | type | default | help |\n|---|---|---|---|\n", section);
+    for (; tab->name != NULL; tab++) {
+        fprintf(out, "| `%s` | %s | %s | %s |\n", tab->name, conf_type_name(tab->type),
+                tab->def ? tab->def : "-", tab->help);
+    }
+}
+
+void
+conf_print_reference(FILE *out)
+{
+    fprintf(out, "## Configuration keys\n");
+    conf_print_table(out, "top level", conf_top_keys);
+    conf_print_table(out, "inputs[] (also `type`: kafka | file | stdin; kafka: `kafka:` map "
+                          "of librdkafka properties)",
+                     conf_input_keys);
+    conf_print_table(out, "dead_letter", conf_dead_letter_keys);
+    conf_print_table(out, "limits", conf_limit_keys);
+    conf_print_table(out, "time", conf_time_keys);
+    conf_print_table(out, "state", conf_state_keys);
+    conf_print_table(out, "log", conf_log_keys);
+}

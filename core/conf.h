@@ -1,0 +1,100 @@
+/*
+ * The daemon's configuration: one YAML file, every section checked against a key table
+ * (type, default, bounds, help) in conf.c. The same tables drive --check-config and the
+ * reference in docs/CONFIG.md. Unknown keys are errors naming FILE:LINE:COL.
+ *
+ * A struct conf is immutable once loaded. SIGHUP loads a new one beside the old one and
+ * swaps only if it is valid.
+ */
+#ifndef KZ_CONF_H
+#define KZ_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+#include "errlist.h"
+#include "yaml-tree.h"
+
+enum conf_input_type { INPUT_KAFKA, INPUT_FILE, INPUT_STDIN };
+
+enum conf_late_policy { LATE_DROP, LATE_DEAD_LETTER, LATE_PROCESS };
+
+struct conf_input {
+    enum conf_input_type type;
+    enum decode_format format;
+    char *name; /* "kafka:topics", the path, or "stdin"; used in logs and dead letters */
+    int line;   /* where it was defined */
+    /* kafka */
+    char *brokers;
+    char **topics;
+    size_t ntopics;
+    char *group;
+    char **props; /* librdkafka properties: key, value, key, value ... */
+    size_t nprops;
+    int64_t commit_interval_ms;
+    int64_t partitions; /* topics created by the embedded cluster */
+    /* file */
+    char *path;
+    int follow;
+    int64_t poll_interval_ms;
+};
+
+/* An output (a partner with no filter or privacy profile): a format plugin and a sink. */
+struct conf_output {
+    char *name;
+    char *plugin;
+    char *path;                /* "-" for stdout */
+    const struct ynode *entry; /* the YAML map, for the plugin's own options */
+    int line;
+};
+
+struct conf {
+    char *file; /* path of the config file */
+    char *dir;  /* its directory: relative paths in the config are resolved against it */
+    struct ynode **docs;
+    size_t ndocs;
+
+    struct conf_input *inputs;
+    size_t ninputs;
+    char **rules; /* rule files/globs, resolved */
+    size_t nrules;
+    struct conf_output *outputs;
+    size_t noutputs;
+
+    char *dead_letter_path; /* NULL: stderr */
+    char *plugin_dir;       /* NULL: KIZUNA_PLUGIN_DIR, the build tree, or PKGLIBDIR */
+    char *host_name;        /* name of this kizunad in alerts (default: gethostname) */
+
+    /* limits: */
+    int64_t max_event_bytes;
+    int64_t max_fields;
+    int64_t max_depth;
+    int64_t regex_match_limit;
+    int64_t regex_depth_limit;
+
+    /* time: */
+    int64_t allowed_lateness_us;
+    enum conf_late_policy late_policy;
+    int64_t idle_source_us;
+
+    /* correlation state: */
+    int64_t max_groups_per_rule;
+    int64_t max_groups_total;
+
+    /* log: */
+    int log_level;
+    int log_syslog;
+    int log_json;
+};
+
+/*
+ * Load and validate a config file. Returns 0 and a new conf in *out (caller frees with
+ * conf_free), or -1 with every problem appended to errs as "FILE:LINE:COL: message".
+ */
+int conf_load(const char *path, struct conf **out, struct errlist *errs);
+void conf_free(struct conf *conf);
+/* Print the key reference (all sections, types, defaults, help) as Markdown. */
+void conf_print_reference(FILE *out);
+
+#endif

@@ -1,0 +1,194 @@
+/*
+ * Outputs: plugin instance + file sink, one per `outputs:` entry.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "output.h"
+#include "xmalloc.h"
+
+struct output {
+    char *name;
+    char *path; /* "-": stdout */
+    FILE *f;
+    struct plugin_instance *inst;
+    uint64_t written;
+    uint64_t failed;
+};
+
+struct output_set {
+    struct output *v;
+    size_t n;
+    struct buf buf; /* reused for every alert */
+    const char *host_name;
+};
+
+/* Keys of an output entry that belong to the host, not to the plugin. */
+static const char *const output_host_keys[] = {"name", "plugin", "path", NULL};
+
+static FILE *
+output_open_sink(const char *path, char *err, size_t errlen)
+{
+    FILE *f;
+
+    if (strcmp(path, "-") == 0) {
+        return stdout;
+    }
+    f = fopen(path, "a");
+    if (f == NULL) {
+        snprintf(err, errlen, "fopen(\"%s\") failed: %s", path, strerror(errno));
+    }
+    return f;
+}
+
+int
+output_set_new(const struct conf *conf, struct plugin_registry *reg, int check_only,
+               struct output_set **out, struct errlist *errs)
+{
+    struct output_set *os = xcalloc(1, sizeof(*os));
+    int r = 0;
+
+    *out = NULL;
+    os->v = xcalloc(conf->noutputs + 1, sizeof(*os->v));
+    os->host_name = conf->host_name;
+    for (size_t i = 0; i < conf->noutputs; i++) {
+        const struct conf_output *co = &conf->outputs[i];
+        const struct plugin *p;
+        struct output *o = &os->v[os->n];
+        char err[1024];
+
+        if (plugin_registry_load(reg, co->plugin, &p, err, sizeof(err)) != 0) {
+            errlist_add(errs, conf->file, co->line, 1, "output '%s': %s", co->name, err);
+            r = -1;
+            continue;
+        }
+        if (check_only) {
+            if (plugin_options_check(p, co->name, co->entry, output_host_keys, conf->file,
+                                     errs) != 0) {
+                r = -1;
+            }
+            continue;
+        }
+        if (plugin_instance_new(p, co->name, co->entry, output_host_keys, conf->file, &o->inst,
+                                errs) != 0) {
+            r = -1;
+            continue;
+        }
+        o->name = xstrdup(co->name);
+        o->path = xstrdup(co->path);
+        o->f = output_open_sink(co->path, err, sizeof(err));
+        os->n++;
+        if (o->f == NULL) {
+            errlist_add(errs, conf->file, co->line, 1, "output '%s': %s", co->name, err);
+            r = -1;
+        }
+    }
+    if (r != 0) {
+        output_set_free(os);
+        return -1;
+    }
+    *out = os;
+    return 0;
+}
+
+void
+output_set_emit(struct output_set *os, struct alert *a)
+{
+    a->host_name = os->host_name;
+    for (size_t i = 0; i < os->n; i++) {
+        struct output *o = &os->v[i];
+        int st;
+
+        a->partner = o->name;
+        buf_reset(&os->buf);
+        st = plugin_instance_emit(o->inst, a, &os->buf);
+        if (st != KZ_OK) {
+            o->failed++;
+            log_err("[%s] emit of alert %s failed: %s", plugin_instance_tag(o->inst), a->id,
+                    plugin_status_name(st));
+            continue;
+        }
+        if (fwrite(os->buf.data, 1, os->buf.len, o->f) != os->buf.len) {
+            o->failed++;
+            log_err("[%s] write to %s failed: %s", plugin_instance_tag(o->inst), o->path,
+                    strerror(errno));
+            continue;
+        }
+        o->written++;
+    }
+    a->partner = NULL;
+}
+
+void
+output_set_flush(struct output_set *os)
+{
+    for (size_t i = 0; i < os->n; i++) {
+        struct output *o = &os->v[i];
+        buf_reset(&os->buf);
+        if (plugin_instance_flush(o->inst, &os->buf) == KZ_OK && os->buf.len > 0) {
+            fwrite(os->buf.data, 1, os->buf.len, o->f);
+        }
+        if (fflush(o->f) != 0) {
+            log_err("[%s] flush of %s failed: %s", plugin_instance_tag(o->inst), o->path,
+                    strerror(errno));
+        }
+    }
+}
+
+void
+output_set_reopen(struct output_set *os)
+{
+    for (size_t i = 0; i < os->n; i++) {
+        struct output *o = &os->v[i];
+        char err[512];
+        FILE *f;
+
+        if (o->f == stdout) {
+            continue;
+        }
+        f = output_open_sink(o->path, err, sizeof(err));
+        if (f == NULL) {
+            log_err("[%s] %s; keeping the old file open", plugin_instance_tag(o->inst), err);
+            continue;
+        }
+        fclose(o->f);
+        o->f = f;
+    }
+}
+
+void
+output_set_free(struct output_set *os)
+{
+    if (os == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < os->n; i++) {
+        struct output *o = &os->v[i];
+        if (o->f != NULL) {
+            fflush(o->f);
+            if (o->f != stdout) {
+                fclose(o->f);
+            }
+        }
+        plugin_instance_free(o->inst);
+        free(o->name);
+        free(o->path);
+    }
+    free(os->v);
+    buf_free(&os->buf);
+    free(os);
+}
+
+uint64_t
+output_set_written(const struct output_set *os)
+{
+    uint64_t n = 0;
+
+    for (size_t i = 0; i < os->n; i++) {
+        n += os->v[i].written;
+    }
+    return n;
+}

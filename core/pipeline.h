@@ -1,0 +1,74 @@
+/*
+ * The path of one event (see DESIGN.md): size check -> decode -> late check -> detection
+ * (prefilter + rules) -> correlation -> outputs. Inputs hand raw records to
+ * pipeline_process(); it returns once the record is complete (decoded or dead-lettered,
+ * matched, correlated, its alerts handed to every output), so the input may acknowledge it.
+ *
+ * The pipeline also keeps the event-time clock: one watermark per source (input, Kafka
+ * partition) = highest event time seen minus the allowed lateness; the clock is the minimum
+ * over active sources (a source idle longer than time.idle_source, or finished, stops
+ * holding it back). The clock never goes backwards and never reads the wall clock except
+ * to decide idleness.
+ *
+ * Runs on the loop thread only. The pipeline borrows conf, rule set, outputs, dead-letter
+ * sink and correlation engine; their owner (main.c) keeps them alive and may swap the rule
+ * set and outputs between two calls (SIGHUP).
+ */
+#ifndef KZ_PIPELINE_H
+#define KZ_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "corr.h"
+#include "deadletter.h"
+#include "decode.h"
+#include "event.h"
+#include "output.h"
+#include "rule.h"
+
+struct pipeline_stats {
+    uint64_t records;      /* records submitted */
+    uint64_t bytes;
+    uint64_t decoded;
+    uint64_t dead_lettered;
+    uint64_t no_time;      /* events stamped with their arrival time */
+    uint64_t late;         /* events older than the watermark */
+    uint64_t rule_matches; /* (event, detection rule) matches */
+    uint64_t alerts;       /* alerts handed to the outputs */
+};
+
+struct pipeline;
+
+struct pipeline *pipeline_new(const struct conf *conf, struct deadletter *dl);
+void pipeline_free(struct pipeline *p);
+/* Swap in a new rule set / output set / conf between two events (borrowed). */
+void pipeline_set_ruleset(struct pipeline *p, struct ruleset *rs);
+void pipeline_set_outputs(struct pipeline *p, struct output_set *os);
+void pipeline_set_conf(struct pipeline *p, const struct conf *conf);
+/* The correlation engine the pipeline feeds (owned by the pipeline). */
+struct corr_engine *pipeline_corr(struct pipeline *p);
+
+/*
+ * Process one raw record (a line without its newline). src is copied as needed; data need
+ * not be NUL-terminated. Returns 0: the record is complete and may be acknowledged.
+ */
+int pipeline_process(struct pipeline *p, const struct event_source *src,
+                     enum decode_format fmt, const char *data, size_t len);
+/* Input `input` reached its end (finite inputs): it stops holding the clock back. */
+void pipeline_source_done(struct pipeline *p, uint32_t input);
+/*
+ * Every input is finished (replay mode): move the clock to the highest event time seen,
+ * so buffered windows are evaluated and absence deadlines up to the last event fire.
+ */
+void pipeline_finish(struct pipeline *p);
+/* Re-evaluate idleness of sources (called from a periodic timer). */
+void pipeline_tick(struct pipeline *p);
+/* Flush outputs and the dead-letter sink. */
+void pipeline_flush(struct pipeline *p);
+void pipeline_get_stats(const struct pipeline *p, struct pipeline_stats *out);
+/* The current event-time clock (µs), or INT64_MIN before any event. */
+int64_t pipeline_clock(const struct pipeline *p);
+
+#endif

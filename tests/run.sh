@@ -1,0 +1,44 @@
+#!/bin/sh
+# Run the whole kizuna test suite from a fresh clone: install what is missing, build, run
+# `make check` (unit + integration tests against real redis-server and librdkafka's mock
+# Kafka cluster, which the tests start themselves on loopback), then the same suite under
+# AddressSanitizer + UndefinedBehaviorSanitizer unless KZ_NO_ASAN=1.
+# Ends with one line: "N passed, N failed, N skipped" (test points, over both runs).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 2
+./contrib/install-deps.sh || exit 2
+[ -x configure ] || ./autogen.sh >/dev/null 2>&1 || { echo "autogen failed"; exit 2; }
+
+status=0
+run_suite() {
+    # $1: build dir, rest: configure arguments
+    dir=$1; shift
+    mkdir -p "$dir"
+    ( cd "$dir" && { [ -f Makefile ] || "$top/configure" -q "$@"; } ) || return 2
+    make -C "$dir" -j"$(nproc)" >"$dir/build.log" 2>&1 || { tail -40 "$dir/build.log"; return 2; }
+    make -C "$dir" -k check >"$dir/check.log" 2>&1
+    r=$?
+    grep -E '^(PASS|FAIL|XFAIL|XPASS|ERROR|SKIP):' "$dir/check.log" | grep -v '^PASS:' || true
+    if [ $r -ne 0 ]; then
+        for f in $(grep -l -E '^:test-result: (FAIL|ERROR|XPASS)' $(find "$dir/tests" -name '*.trs') 2>/dev/null); do
+            echo "---- ${f%.trs}.log"; tail -40 "${f%.trs}.log"
+        done
+    fi
+    return $r
+}
+
+run_suite "$top/build" --enable-werror || status=1
+if [ "${KZ_NO_ASAN:-0}" != 1 ]; then
+    CC=clang run_suite "$top/build-asan" --enable-asan || status=1
+fi
+
+# Count test points over every .trs file of both runs.
+set -- $(cat $(find "$top/build" "$top/build-asan" -name '*.trs' 2>/dev/null) /dev/null |
+    awk '/^:test-result: PASS/ {p++} /^:test-result: XFAIL/ {p++}
+         /^:test-result: (FAIL|ERROR|XPASS)/ {f++} /^:test-result: SKIP/ {s++}
+         END {print p+0, f+0, s+0}')
+passed=$1 failed=$2 skipped=$3
+[ "$status" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ "$status" -eq 0 ]

@@ -41,6 +41,12 @@ static const char *const conf_late_names[] = {"drop", "dead_letter", "process", 
 static const char *const conf_log_levels[] = {"err", "warning", "notice", "info", "debug", NULL};
 static const char *const conf_log_targets[] = {"stderr", "syslog", NULL};
 static const char *const conf_formats[] = {"auto", "syslog", "json", "cef", "kv", NULL};
+static const char *const conf_tlp_names[] = {"clear", "green", "amber", "amber+strict", "red",
+                                             NULL};
+
+const char *const conf_output_host_keys[] = {"name", "plugin", "path", NULL};
+const char *const conf_partner_host_keys[] = {"name",   "format", "deliver", "filter",
+                                              "tlp",    "privacy", NULL};
 
 #define CONF_OFF(field) offsetof(struct conf, field)
 #define INPUT_OFF(field) offsetof(struct conf_input, field)
@@ -52,6 +58,10 @@ static const struct conf_key conf_top_keys[] = {
      "tree, or the installed pkglibdir"},
     {"host_name", CT_STR, CONF_OFF(host_name), 0, NULL, 0, 0, NULL,
      "name of this kizunad in alerts (analyzer); default: the host name"},
+    {"state_dir", CT_STR, CONF_OFF(state_dir), 0, LOCALSTATEDIR "/lib/kizuna", 0, 0, NULL,
+     "directory for partner spools and other state"},
+    {"default_tlp", CT_ENUM, CONF_OFF(default_tlp), 0, "amber", 0, 0, conf_tlp_names,
+     "TLP of alerts whose rule has no tlp.* tag (clear, green, amber, amber+strict, red)"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -497,6 +507,8 @@ conf_load_output(struct conf *conf, const struct ynode *node, struct conf_output
     memset(out, 0, sizeof(*out));
     out->line = node->line;
     out->entry = node;
+    out->min_level = -1;
+    out->tlp = TLP_RED; /* a local output sees every alert */
     if (node->type != YNODE_MAP) {
         errlist_add(errs, file, node->line, node->col, "an output must be a map, not a %s",
                     ynode_type_name(node));
@@ -533,11 +545,152 @@ conf_load_output(struct conf *conf, const struct ynode *node, struct conf_output
     return r;
 }
 
+int
+conf_tlp_parse(const char *s, enum conf_tlp *out)
+{
+    if (strcmp(s, "white") == 0) {
+        *out = TLP_CLEAR;
+        return 0;
+    }
+    for (int i = 0; conf_tlp_names[i] != NULL; i++) {
+        if (strcmp(s, conf_tlp_names[i]) == 0) {
+            *out = (enum conf_tlp)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *
+conf_tlp_name(enum conf_tlp tlp)
+{
+    return conf_tlp_names[tlp];
+}
+
+static const char *const conf_levels[] = {"informational", "low", "medium", "high", "critical",
+                                          NULL};
+
+/* The filter map of a partner: min_level, tags, rules. */
+static int
+conf_load_filter(struct conf *conf, const struct ynode *f, struct conf_output *out,
+                 struct errlist *errs)
+{
+    struct conf_filter_tmp {
+        int min_level;
+        char **tags;
+        size_t ntags;
+        char **rules;
+        size_t nrules;
+    } tmp = {0};
+    const struct conf_key keys[] = {
+        {"min_level", CT_ENUM, offsetof(struct conf_filter_tmp, min_level), 0, NULL, 0, 0,
+         conf_levels, "least severe level sent"},
+        {"tags", CT_STRLIST, offsetof(struct conf_filter_tmp, tags),
+         offsetof(struct conf_filter_tmp, ntags), NULL, 0, 0, NULL, "tag globs"},
+        {"rules", CT_STRLIST, offsetof(struct conf_filter_tmp, rules),
+         offsetof(struct conf_filter_tmp, nrules), NULL, 0, 0, NULL, "rule id globs"},
+        {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
+    };
+    int r;
+
+    tmp.min_level = -1;
+    r = conf_apply(keys, f, &tmp, "filter", NULL, conf->file, errs);
+    out->min_level = tmp.min_level;
+    out->tags = tmp.tags;
+    out->ntags = tmp.ntags;
+    out->rule_globs = tmp.rules;
+    out->nrule_globs = tmp.nrules;
+    return r;
+}
+
+static int
+conf_load_partner(struct conf *conf, const struct ynode *node, struct conf_output *out,
+                  struct errlist *errs)
+{
+    const struct ynode *name = ynode_get(node, "name");
+    const struct ynode *format = ynode_get(node, "format");
+    const struct ynode *deliver = ynode_get(node, "deliver");
+    const struct ynode *filter = ynode_get(node, "filter");
+    const struct ynode *tlp = ynode_get(node, "tlp");
+    const struct ynode *privacy = ynode_get(node, "privacy");
+    const char *file = conf->file;
+    int r = 0;
+
+    memset(out, 0, sizeof(*out));
+    out->line = node->line;
+    out->entry = node;
+    out->is_partner = 1;
+    out->min_level = -1;
+    out->tlp = TLP_RED;
+    if (node->type != YNODE_MAP) {
+        errlist_add(errs, file, node->line, node->col, "a partner must be a map, not a %s",
+                    ynode_type_name(node));
+        return -1;
+    }
+    if (name == NULL || name->type != YNODE_SCALAR || name->len == 0) {
+        errlist_add(errs, file, node->line, node->col, "partner needs a 'name'");
+        r = -1;
+    } else {
+        for (const char *c = name->str; *c != '\0'; c++) {
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                  (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' || *c == '.')) {
+                errlist_add(errs, file, name->line, name->col,
+                            "partner name '%s' may only contain letters, digits, _ - .",
+                            name->str);
+                r = -1;
+                break;
+            }
+        }
+        out->name = xstrdup(name->str);
+    }
+    if (format == NULL || format->type != YNODE_SCALAR || format->len == 0) {
+        errlist_add(errs, file, node->line, node->col,
+                    "partner needs 'format' (stix21, misp, idmef, iodef, cef, ocsf, syslog, "
+                    "json, or another plugin)");
+        r = -1;
+    } else {
+        out->plugin = xstrdup(format->str);
+    }
+    if (deliver == NULL || deliver->type != YNODE_MAP) {
+        errlist_add(errs, file, deliver ? deliver->line : node->line,
+                    deliver ? deliver->col : node->col,
+                    "partner needs a 'deliver' map (type: file | kafka | http | redis | syslog)");
+        r = -1;
+    } else {
+        out->deliver = deliver;
+    }
+    if (filter != NULL && conf_load_filter(conf, filter, out, errs) != 0) {
+        r = -1;
+    }
+    if (tlp != NULL) {
+        if (tlp->type != YNODE_SCALAR || conf_tlp_parse(tlp->str, &out->tlp) != 0) {
+            errlist_add(errs, file, tlp->line, tlp->col,
+                        "'tlp' must be one of clear, green, amber, amber+strict, red");
+            r = -1;
+        }
+    } else {
+        errlist_add(errs, file, node->line, node->col,
+                    "partner needs 'tlp' (the highest TLP it may receive)");
+        r = -1;
+    }
+    if (privacy != NULL) {
+        if (privacy->type != YNODE_SCALAR) {
+            errlist_add(errs, file, privacy->line, privacy->col,
+                        "'privacy' must name a privacy profile");
+            r = -1;
+        } else {
+            out->privacy = xstrdup(privacy->str);
+        }
+    }
+    return r;
+}
+
 static int
 conf_load_doc(struct conf *conf, const struct ynode *root, struct errlist *errs)
 {
-    static const char *const top_sections[] = {"inputs", "rules", "outputs", "dead_letter",
-                                               "limits", "time", "state", "log", NULL};
+    static const char *const top_sections[] = {"inputs", "rules",    "outputs", "partners",
+                                               "dead_letter", "limits", "time", "state",
+                                               "log",    NULL};
     const char *file = conf->file;
     const struct ynode *n;
     int r = 0;
@@ -603,23 +756,35 @@ conf_load_doc(struct conf *conf, const struct ynode *root, struct errlist *errs)
     }
 
     n = ynode_get(root, "outputs");
+    {
+        const struct ynode *pn = ynode_get(root, "partners");
+        size_t total = (n && n->type == YNODE_SEQ ? n->n : 0) +
+                       (pn && pn->type == YNODE_SEQ ? pn->n : 0);
+        conf->outputs = xcalloc(total + 1, sizeof(*conf->outputs));
+        if (pn != NULL && pn->type != YNODE_SEQ) {
+            errlist_add(errs, file, pn->line, pn->col, "'partners' must be a list");
+            r = -1;
+        }
+        for (size_t i = 0; pn != NULL && pn->type == YNODE_SEQ && i < pn->n; i++) {
+            r |= conf_load_partner(conf, pn->items[i], &conf->outputs[conf->noutputs++], errs);
+        }
+    }
     if (n != NULL && n->type != YNODE_SEQ) {
         errlist_add(errs, file, n->line, n->col, "'outputs' must be a list");
         r = -1;
     } else if (n != NULL) {
-        conf->outputs = xcalloc(n->n + 1, sizeof(*conf->outputs));
         for (size_t i = 0; i < n->n; i++) {
             r |= conf_load_output(conf, n->items[i], &conf->outputs[conf->noutputs++], errs);
         }
-        for (size_t i = 0; i < conf->noutputs; i++) {
-            for (size_t j = 0; j < i; j++) {
-                if (conf->outputs[i].name && conf->outputs[j].name &&
-                    strcmp(conf->outputs[i].name, conf->outputs[j].name) == 0) {
-                    errlist_add(errs, file, conf->outputs[i].line, 1,
-                                "duplicate output name '%s' (first at line %d)",
-                                conf->outputs[i].name, conf->outputs[j].line);
-                    r = -1;
-                }
+    }
+    for (size_t i = 0; i < conf->noutputs; i++) {
+        for (size_t j = 0; j < i; j++) {
+            if (conf->outputs[i].name && conf->outputs[j].name &&
+                strcmp(conf->outputs[i].name, conf->outputs[j].name) == 0) {
+                errlist_add(errs, file, conf->outputs[i].line, 1,
+                            "duplicate output/partner name '%s' (first at line %d)",
+                            conf->outputs[i].name, conf->outputs[j].line);
+                r = -1;
             }
         }
     }
@@ -697,11 +862,15 @@ conf_free(struct conf *conf)
         free(conf->outputs[i].name);
         free(conf->outputs[i].plugin);
         free(conf->outputs[i].path);
+        free(conf->outputs[i].privacy);
+        conf_free_strv(conf->outputs[i].tags, conf->outputs[i].ntags);
+        conf_free_strv(conf->outputs[i].rule_globs, conf->outputs[i].nrule_globs);
     }
     free(conf->outputs);
     free(conf->dead_letter_path);
     free(conf->plugin_dir);
     free(conf->host_name);
+    free(conf->state_dir);
     yaml_tree_free_docs(conf->docs, conf->ndocs);
     free(conf->file);
     free(conf->dir);

@@ -40,12 +40,29 @@ struct conf_input {
     int64_t poll_interval_ms;
 };
 
-/* An output (a partner with no filter or privacy profile): a format plugin and a sink. */
+/* TLP 2.0 labels, in order of increasing restriction. */
+enum conf_tlp { TLP_CLEAR = 0, TLP_GREEN, TLP_AMBER, TLP_AMBER_STRICT, TLP_RED };
+
+/*
+ * A partner: alerts that pass its filter and its TLP clearance are formatted by a format
+ * plugin and delivered. An `outputs:` entry is a partner with no filter, no privacy profile
+ * and a file (path) delivery.
+ */
 struct conf_output {
     char *name;
-    char *plugin;
-    char *path;                /* "-" for stdout */
-    const struct ynode *entry; /* the YAML map, for the plugin's own options */
+    char *plugin;                /* format plugin name: out_<plugin>.so */
+    char *path;                  /* outputs: file to append to, "-" for stdout; else NULL */
+    const struct ynode *deliver; /* partners: the deliver map (see deliver.h); else NULL */
+    const struct ynode *entry;   /* the YAML map, for the plugin's own options */
+    int is_partner;              /* from partners: (host keys differ) */
+    /* filter: */
+    int min_level;               /* enum rule_level, -1: any */
+    char **tags;                 /* fnmatch globs; an alert passes if a tag matches one */
+    size_t ntags;
+    char **rule_globs;           /* fnmatch globs on rule ids */
+    size_t nrule_globs;
+    enum conf_tlp tlp;           /* clearance: alerts with a higher TLP are not sent */
+    char *privacy;               /* privacy profile name, or NULL */
     int line;
 };
 
@@ -65,6 +82,8 @@ struct conf {
     char *dead_letter_path; /* NULL: stderr */
     char *plugin_dir;       /* NULL: KIZUNA_PLUGIN_DIR, the build tree, or PKGLIBDIR */
     char *host_name;        /* name of this kizunad in alerts (default: gethostname) */
+    char *state_dir;        /* spools and other state (default LOCALSTATEDIR/lib/kizuna) */
+    enum conf_tlp default_tlp; /* TLP of alerts whose rule has no tlp.* tag */
 
     /* limits: */
     int64_t max_event_bytes;
@@ -94,6 +113,12 @@ struct conf {
  */
 int conf_load(const char *path, struct conf **out, struct errlist *errs);
 void conf_free(struct conf *conf);
+/* "clear", "green", "amber", "amber+strict", "red" (also "white" = clear) -> 0, or -1. */
+int conf_tlp_parse(const char *s, enum conf_tlp *out);
+const char *conf_tlp_name(enum conf_tlp tlp);
+/* Host keys of an `outputs:` entry and of a `partners:` entry (NULL-terminated). */
+extern const char *const conf_output_host_keys[];
+extern const char *const conf_partner_host_keys[];
 /* Print the key reference (all sections, types, defaults, help) as Markdown. */
 void conf_print_reference(FILE *out);
 

@@ -2,6 +2,7 @@
  * Outputs: plugin instance + file sink, one per `outputs:` entry.
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +12,15 @@
 #include "xmalloc.h"
 
 struct output {
+    const struct conf_output *co; /* borrowed from the conf the set was built from */
     char *name;
     char *path; /* "-": stdout */
     FILE *f;
     struct plugin_instance *inst;
     uint64_t written;
     uint64_t failed;
+    uint64_t filtered; /* alerts its filter did not pass */
+    uint64_t withheld; /* alerts above its TLP clearance */
 };
 
 struct output_set {
@@ -24,10 +28,8 @@ struct output_set {
     size_t n;
     struct buf buf; /* reused for every alert */
     const char *host_name;
+    enum conf_tlp default_tlp;
 };
-
-/* Keys of an output entry that belong to the host, not to the plugin. */
-static const char *const output_host_keys[] = {"name", "plugin", "path", NULL};
 
 static FILE *
 output_open_sink(const char *path, char *err, size_t errlen)
@@ -54,29 +56,41 @@ output_set_new(const struct conf *conf, struct plugin_registry *reg, int check_o
     *out = NULL;
     os->v = xcalloc(conf->noutputs + 1, sizeof(*os->v));
     os->host_name = conf->host_name;
+    os->default_tlp = conf->default_tlp;
     for (size_t i = 0; i < conf->noutputs; i++) {
         const struct conf_output *co = &conf->outputs[i];
         const struct plugin *p;
         struct output *o = &os->v[os->n];
         char err[1024];
 
+        const char *const *host_keys =
+            co->is_partner ? conf_partner_host_keys : conf_output_host_keys;
+
+        if (co->is_partner) {
+            errlist_add(errs, conf->file, co->line, 1,
+                        "partner '%s': partner delivery is not available in this build",
+                        co->name);
+            r = -1;
+            continue;
+        }
         if (plugin_registry_load(reg, co->plugin, &p, err, sizeof(err)) != 0) {
             errlist_add(errs, conf->file, co->line, 1, "output '%s': %s", co->name, err);
             r = -1;
             continue;
         }
         if (check_only) {
-            if (plugin_options_check(p, co->name, co->entry, output_host_keys, conf->file,
+            if (plugin_options_check(p, co->name, co->entry, host_keys, conf->file,
                                      errs) != 0) {
                 r = -1;
             }
             continue;
         }
-        if (plugin_instance_new(p, co->name, co->entry, output_host_keys, conf->file, &o->inst,
+        if (plugin_instance_new(p, co->name, co->entry, host_keys, conf->file, &o->inst,
                                 errs) != 0) {
             r = -1;
             continue;
         }
+        o->co = co;
         o->name = xstrdup(co->name);
         o->path = xstrdup(co->path);
         o->f = output_open_sink(co->path, err, sizeof(err));
@@ -94,14 +108,72 @@ output_set_new(const struct conf *conf, struct plugin_registry *reg, int check_o
     return 0;
 }
 
+/* The TLP of an alert: its rule's tlp.<label> tag, or the configured default. */
+static enum conf_tlp
+output_alert_tlp(const struct output_set *os, const struct alert *a)
+{
+    for (size_t i = 0; i < a->rule->ntags; i++) {
+        const char *t = a->rule->tags[i];
+        enum conf_tlp tlp;
+        if ((strncmp(t, "tlp.", 4) == 0 || strncmp(t, "tlp:", 4) == 0) &&
+            conf_tlp_parse(t + 4, &tlp) == 0) {
+            return tlp;
+        }
+    }
+    return os->default_tlp;
+}
+
+/* 1 if the alert passes the output's filter (level, tags, rule ids). */
+static int
+output_filter_pass(const struct conf_output *co, const struct alert *a)
+{
+    int hit;
+
+    if (co->min_level >= 0 && (int)a->rule->level < co->min_level) {
+        return 0;
+    }
+    if (co->ntags > 0) {
+        hit = 0;
+        for (size_t i = 0; i < co->ntags && !hit; i++) {
+            for (size_t j = 0; j < a->rule->ntags && !hit; j++) {
+                hit = fnmatch(co->tags[i], a->rule->tags[j], 0) == 0;
+            }
+        }
+        if (!hit) {
+            return 0;
+        }
+    }
+    if (co->nrule_globs > 0) {
+        hit = 0;
+        for (size_t i = 0; i < co->nrule_globs && !hit; i++) {
+            hit = fnmatch(co->rule_globs[i], a->rule->id, 0) == 0;
+        }
+        if (!hit) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 void
 output_set_emit(struct output_set *os, struct alert *a)
 {
+    enum conf_tlp tlp = output_alert_tlp(os, a);
+
     a->host_name = os->host_name;
+    a->tlp = conf_tlp_name(tlp);
     for (size_t i = 0; i < os->n; i++) {
         struct output *o = &os->v[i];
         int st;
 
+        if (!output_filter_pass(o->co, a)) {
+            o->filtered++;
+            continue;
+        }
+        if (tlp > o->co->tlp) {
+            o->withheld++;
+            continue;
+        }
         a->partner = o->name;
         buf_reset(&os->buf);
         st = plugin_instance_emit(o->inst, a, &os->buf);

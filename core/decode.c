@@ -1,0 +1,394 @@
+/*
+ * Decoder dispatch, `auto` detection, and the helpers every decoder shares: starting and
+ * finishing a decode call, adding fields, error messages, and timestamp values.
+ * The format-specific parsers live in decode-syslog.c, decode-json.c, decode-cef.c and
+ * decode-kv.c; docs/DECODERS.md describes what each one produces.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "decode-private.h"
+#include "decode.h"
+#include "event.h"
+#include "timeutil.h"
+
+static const char *const decode_names[] = {
+    [DECODE_AUTO] = "auto", [DECODE_SYSLOG] = "syslog", [DECODE_JSON] = "json",
+    [DECODE_CEF] = "cef",   [DECODE_KV] = "kv",
+};
+
+int
+decode_format_parse(const char *name, enum decode_format *out)
+{
+    for (size_t i = 0; i < sizeof(decode_names) / sizeof(decode_names[0]); i++) {
+        if (name != NULL && strcmp(name, decode_names[i]) == 0) {
+            *out = (enum decode_format)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *
+decode_format_name(enum decode_format fmt)
+{
+    if ((unsigned)fmt < sizeof(decode_names) / sizeof(decode_names[0])) {
+        return decode_names[fmt];
+    }
+    return "unknown";
+}
+
+int
+decode_fail(struct decode_state *st, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (st->err == NULL || st->errlen == 0) {
+        return -1;
+    }
+    n = snprintf(st->err, st->errlen, "%s: ", st->fmt);
+    if (n < 0 || (size_t)n >= st->errlen) {
+        return -1;
+    }
+    va_start(ap, fmt);
+    vsnprintf(st->err + n, st->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int
+decode_begin(struct decode_state *st, struct event *ev, const char *fmt, const char *line,
+             size_t len, const struct decode_ctx *ctx, char *err, size_t errlen)
+{
+    memset(st, 0, sizeof(*st));
+    st->ev = ev;
+    st->ctx = ctx;
+    st->err = err;
+    st->errlen = errlen;
+    st->fmt = fmt;
+    if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
+    if (line == NULL) {
+        len = 0;
+    }
+    if (len > 0 && line[len - 1] == '\n') {
+        len--;
+    }
+    if (len > 0 && line[len - 1] == '\r') {
+        len--;
+    }
+    st->line = line;
+    st->len = len;
+    if (len == 0) {
+        return decode_fail(st, "empty line");
+    }
+    if (len >= UINT32_MAX) {
+        return decode_fail(st, "line of %zu bytes is too long", len);
+    }
+    if (event_set_raw(ev, line, len) != 0) {
+        return decode_fail(st, "too many fields (limit %u)", ev->max_fields);
+    }
+    return 0;
+}
+
+int
+decode_check_text(struct decode_state *st)
+{
+    const unsigned char *p = (const unsigned char *)st->line;
+    size_t n = st->len, i = 0;
+
+    /* Eight bytes at a time: skip words without any byte below 0x20. */
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        if (((w - 0x2020202020202020ull) & ~w & 0x8080808080808080ull) != 0) {
+            break;
+        }
+    }
+    for (; i < n; i++) {
+        unsigned char c = p[i];
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\v' && c != '\f' && c != '\r' &&
+            c != 0x1b) {
+            return decode_fail(st, "binary data: byte 0x%02x at offset %zu", c, i);
+        }
+    }
+    return 0;
+}
+
+void
+decode_set_time(struct decode_state *st, int64_t us)
+{
+    st->has_time = 1;
+    st->time_us = us;
+}
+
+int
+decode_add_ref(struct decode_state *st, const char *name, size_t name_len, const char *value,
+               size_t value_len)
+{
+    if (event_add(st->ev, name, name_len, value, value_len) != 0) {
+        return decode_fail(st, "too many fields (limit %u)", st->ev->max_fields);
+    }
+    return 0;
+}
+
+int
+decode_add(struct decode_state *st, const char *name, size_t name_len, const char *value,
+           size_t value_len)
+{
+    struct event *ev = st->ev;
+    uintptr_t v = (uintptr_t)value, l = (uintptr_t)st->line;
+    const char *copy;
+
+    if (ev->nfields >= ev->max_fields) {
+        return decode_fail(st, "too many fields (limit %u)", ev->max_fields);
+    }
+    if (v >= l && v - l <= st->len && v - l + value_len == st->len) {
+        /* The value ends the line: share event.original's copy, which ends with a NUL. */
+        copy = ev->raw + (v - l);
+    } else {
+        copy = event_strdup(ev, value, value_len);
+    }
+    return decode_add_ref(st, name, name_len, copy, value_len);
+}
+
+int
+decode_add_int(struct decode_state *st, const char *name, size_t name_len, int64_t v)
+{
+    char buf[24];
+    int n = snprintf(buf, sizeof(buf), "%lld", (long long)v);
+
+    return decode_add(st, name, name_len, buf, (size_t)n);
+}
+
+char *
+decode_name(struct decode_state *st, const char *prefix, size_t prefix_len, const char *key,
+            size_t key_len, size_t *out_len)
+{
+    char *s = event_alloc(st->ev, prefix_len + key_len + 1);
+
+    memcpy(s, prefix, prefix_len);
+    memcpy(s + prefix_len, key, key_len);
+    s[prefix_len + key_len] = '\0';
+    *out_len = prefix_len + key_len;
+    return s;
+}
+
+/*
+ * The @timestamp value for a time: formatting costs a gmtime_r() and a snprintf(), so keep
+ * the last second formatted (per thread) and patch in the microseconds.
+ */
+static void
+decode_format_time(int64_t us, char *buf)
+{
+    static __thread int64_t cached_sec = INT64_MIN;
+    static __thread char cached[32];
+    int64_t sec = us / 1000000, frac = us % 1000000;
+
+    if (frac < 0) {
+        frac += 1000000;
+        sec--;
+    }
+    if (sec != cached_sec) {
+        time_format_rfc3339(us, cached);
+        cached_sec = sec;
+    }
+    memcpy(buf, cached, 28);
+    for (int i = 25; i >= 20; i--) {
+        buf[i] = (char)('0' + frac % 10);
+        frac /= 10;
+    }
+}
+
+int
+decode_finish(struct decode_state *st)
+{
+    struct event *ev = st->ev;
+    char *ts;
+
+    if (st->has_time) {
+        event_set_time(ev, st->time_us, 0);
+    } else {
+        event_set_time(ev, st->ctx != NULL ? st->ctx->now_us : ev->arrival_us, 1);
+    }
+    if (st->replace_ts) {
+        event_del(ev, F_TIMESTAMP, sizeof(F_TIMESTAMP) - 1);
+    }
+    if (ev->time_us >= -62135596800000000LL && ev->time_us < 253402300800000000LL) {
+        ts = event_alloc(ev, 32);
+        decode_format_time(ev->time_us, ts);
+        return decode_add_ref(st, F_TIMESTAMP, sizeof(F_TIMESTAMP) - 1, ts, 27);
+    }
+    return 0;
+}
+
+/* Epoch number: integer digits with an optional fraction; the magnitude picks the unit. */
+static int
+decode_time_epoch(const char *p, size_t n, int64_t *us)
+{
+    uint64_t ip = 0;
+    size_t i = 0, idigits = 0, fdigits = 0;
+    int64_t frac = 0, t;
+    const int64_t lo = 631152000LL * 1000000;   /* 1990-01-01 */
+    const int64_t hi = 4102444800LL * 1000000;  /* 2100-01-01 */
+
+    while (i < n && p[i] >= '0' && p[i] <= '9') {
+        if (++idigits > 19) {
+            return -1;
+        }
+        ip = ip * 10 + (uint64_t)(p[i] - '0');
+        i++;
+    }
+    if (idigits == 0) {
+        return -1;
+    }
+    if (i < n && p[i] == '.') {
+        i++;
+        while (i < n && p[i] >= '0' && p[i] <= '9') {
+            if (fdigits < 6) {
+                frac = frac * 10 + (p[i] - '0');
+            }
+            fdigits++;
+            i++;
+        }
+        if (fdigits == 0) {
+            return -1;
+        }
+        for (size_t k = fdigits; k < 6; k++) {
+            frac *= 10;
+        }
+    }
+    if (i != n) {
+        return -1;
+    }
+    if (ip < 100000000000ull) { /* seconds */
+        t = (int64_t)ip * 1000000 + frac;
+    } else if (ip < 100000000000000ull) { /* milliseconds */
+        t = (int64_t)ip * 1000 + frac / 1000;
+    } else if (ip < 100000000000000000ull) { /* microseconds */
+        t = (int64_t)ip;
+    } else { /* nanoseconds */
+        t = (int64_t)(ip / 1000);
+    }
+    if (t < lo || t >= hi) {
+        return -1;
+    }
+    *us = t;
+    return 0;
+}
+
+int
+decode_time_value(const char *p, size_t n, int64_t now_us, int64_t *us)
+{
+    size_t used;
+
+    while (n > 0 && (p[0] == ' ' || p[0] == '\t')) {
+        p++;
+        n--;
+    }
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) {
+        n--;
+    }
+    if (n == 0) {
+        return -1;
+    }
+    if (p[0] >= '0' && p[0] <= '9') {
+        if (n >= 10 && p[4] == '-') {
+            return time_parse_rfc3339(p, n, us);
+        }
+        return decode_time_epoch(p, n, us);
+    }
+    used = decode_syslog_time_bsd(p, n, now_us, us);
+    return used == n && used > 0 ? 0 : -1;
+}
+
+/* Plain text: the line is the message; the time is the arrival time. */
+static int
+decode_plain_run(struct decode_state *st)
+{
+    st->fmt = "plain";
+    st->ev->format = "plain";
+    if (decode_check_text(st) != 0) {
+        return -1;
+    }
+    return decode_add(st, F_MESSAGE, sizeof(F_MESSAGE) - 1, st->line, st->len);
+}
+
+/* Detect the format of one line; see "Auto-detection" in docs/DECODERS.md. */
+static int
+decode_auto_run(struct decode_state *st)
+{
+    const char *p = st->line;
+    size_t n = st->len, i = 0;
+    struct decode_syslog_hdr h;
+
+    while (i < n && (p[i] == ' ' || p[i] == '\t')) {
+        i++;
+    }
+    if (i + 3 <= n && (unsigned char)p[i] == 0xef && (unsigned char)p[i + 1] == 0xbb &&
+        (unsigned char)p[i + 2] == 0xbf) {
+        i += 3;
+    }
+    if (i < n && p[i] == '{') {
+        return decode_json_run(st);
+    }
+    if (decode_cef_starts(p, n)) {
+        return decode_cef_run(st);
+    }
+    if (decode_syslog_parse(p, n, st->ctx != NULL ? st->ctx->now_us : 0, &h, NULL, 0) == 0) {
+        if (h.msg != NULL && decode_cef_starts(h.msg, h.msg_len)) {
+            return decode_cef_run(st);
+        }
+        if (!h.rfc5424) {
+            struct decode_syslog_hdr t = h;
+            decode_syslog_split_tag(&t);
+            if (t.msg != NULL && t.app != NULL && decode_cef_starts(t.msg, t.msg_len)) {
+                return decode_cef_run(st);
+            }
+        }
+        return decode_syslog_run(st);
+    }
+    if (decode_kv_count(p, n, 2) >= 2) {
+        return decode_kv_run(st);
+    }
+    return decode_plain_run(st);
+}
+
+int
+decode_line(enum decode_format fmt, struct event *ev, const char *line, size_t len,
+            const struct decode_ctx *ctx, char *err, size_t errlen)
+{
+    struct decode_state st;
+    int r;
+
+    if (decode_begin(&st, ev, decode_format_name(fmt), line, len, ctx, err, errlen) != 0) {
+        return -1;
+    }
+    switch (fmt) {
+    case DECODE_AUTO:
+        r = decode_auto_run(&st);
+        break;
+    case DECODE_SYSLOG:
+        r = decode_syslog_run(&st);
+        break;
+    case DECODE_JSON:
+        r = decode_json_run(&st);
+        break;
+    case DECODE_CEF:
+        r = decode_cef_run(&st);
+        break;
+    case DECODE_KV:
+        r = decode_kv_run(&st);
+        break;
+    default:
+        return decode_fail(&st, "unknown format %d", (int)fmt);
+    }
+    if (r != 0) {
+        return -1;
+    }
+    return decode_finish(&st);
+}

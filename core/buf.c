@@ -172,7 +172,17 @@ buf_json_string(struct buf *b, const char *s, size_t len)
         c = p[i];
         if (c >= 0x80) {
             n = buf_utf8_seq(p + i, len - i, &bad);
-            if (n > 0) {
+            if (n == 2 && c == 0xc2 && p[i + 1] < 0xa0) {
+                /* C1 control (U+0080..U+009F): escaped like the C0 ones. */
+                char esc[6] = {'\\', 'u', '0', '0', hex[p[i + 1] >> 4], hex[p[i + 1] & 15]};
+                buf_append(b, esc, sizeof(esc));
+                i += n;
+            } else if (n == 3 && c == 0xe2 && p[i + 1] == 0x80 && (p[i + 2] & 0xfe) == 0xa8) {
+                /* U+2028/U+2029 end lines for JavaScript and some splitters: keep NDJSON
+                 * one object per line for every reader. */
+                buf_append(b, p[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+                i += n;
+            } else if (n > 0) {
                 buf_append(b, p + i, n);
                 i += n;
             } else {

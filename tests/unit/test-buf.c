@@ -92,6 +92,10 @@ test_json(void)
     json_is("a\0b", 3, "\"a\\u0000b\"", "NUL byte");
     json_is("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9,
             "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"", "valid 2, 3, 4 byte sequences kept");
+    json_is("\xc2\x85\xc2\x9f\xc2\xa0", 6, "\"\\u0085\\u009f\xc2\xa0\"",
+            "C1 controls escaped, NBSP kept");
+    json_is("a\xe2\x80\xa8" "b\xe2\x80\xa9", 8, "\"a\\u2028b\\u2029\"",
+            "U+2028 U+2029 escaped");
     json_is("\x80", 1, "\"" FFFD "\"", "lone continuation byte");
     json_is("\xc0\x80", 2, "\"" FFFD FFFD "\"", "overlong NUL (C0 80)");
     json_is("\xc1\xbf", 2, "\"" FFFD FFFD "\"", "overlong (C1)");

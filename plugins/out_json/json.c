@@ -1,0 +1,741 @@
+/*
+ * out_json: one ECS-shaped JSON object per alert, one object per line (NDJSON).
+ *
+ * The object is built from a flat list of (dotted name, value) entries: the alert's own keys
+ * (@timestamp, event.kind, rule.id, kizuna.* ...) and the matched event's fields. The list is
+ * sorted by name, segment by segment, and written as nested objects ("rule.id" becomes
+ * {"rule":{"id":...}}), so the output is deterministic: the same alert gives the same bytes,
+ * with keys in byte order at every level. Several values of one name become an array. See
+ * README.md for the exact shape and the rules for name clashes.
+ *
+ * Includes only <kizuna/plugin.h> and libc, as every plugin should.
+ */
+#include <float.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kizuna/plugin.h>
+
+#define JSON_VERSION "1.0.0"
+/* Deepest nesting made from a dotted name; deeper segments stay joined in the last key. */
+#define JSON_MAX_SEGMENTS 32
+
+struct json_config {
+    int pretty;
+    int64_t max_value_bytes;
+    const char *dataset;
+};
+
+static const struct kz_option json_options[] = {
+    {"pretty", KZ_OPT_BOOL, "false", 0, 0, offsetof(struct json_config, pretty),
+     "indent each object over several lines, for people (no longer one object per line)"},
+    {"max_value_bytes", KZ_OPT_INT, "0", 0, 16777216,
+     offsetof(struct json_config, max_value_bytes),
+     "cut each event field value to at most this many bytes, on a UTF-8 boundary (0: no limit)"},
+    {"dataset", KZ_OPT_STRING, NULL, 0, 0, offsetof(struct json_config, dataset),
+     "set event.dataset to this value (e.g. kizuna.alerts); unset: keep the event's own"},
+    {NULL, 0, NULL, 0, 0, 0, NULL},
+};
+
+enum json_kind {
+    JV_STR,      /* a host string: val/len */
+    JV_FIELD,    /* an event field value: val/len, subject to max_value_bytes */
+    JV_RAW,      /* JSON text in num (numbers) */
+    JV_TIME,     /* RFC 3339 string of t */
+    JV_TAGS,     /* array of the rule's tags */
+    JV_GROUP,    /* object of the group-by fields */
+    JV_EVIDENCE, /* array of objects, one per evidence event */
+};
+
+struct json_ent {
+    const char *name;
+    size_t name_len;
+    enum json_kind kind;
+    const char *val;
+    size_t val_len;
+    int64_t t;
+    char num[40];
+    size_t order; /* position of insertion: keeps multi-values in their order */
+};
+
+struct json_vec {
+    struct json_ent *v;
+    size_t n;
+    size_t cap;
+};
+
+struct json_state {
+    const struct kz_host *host;
+    const struct kz_instance *inst;
+    const struct json_config *cfg;
+    struct json_vec top; /* reused for every alert */
+    struct json_vec sub; /* group fields and evidence events */
+    char **owned;        /* names made while resolving clashes, freed after each alert */
+    size_t nowned;
+    size_t owned_cap;
+};
+
+/* Writer: tracks commas and, when pretty, newlines and indentation. */
+struct json_writer {
+    const struct kz_host *h;
+    struct kz_buf *b;
+    int pretty;
+    int depth;
+    int first;     /* nothing written yet in the current container */
+    int after_key; /* the next value follows a key: no separator */
+};
+
+/* Names the alert itself sets; event fields equal to, inside, or above them are dropped. */
+static const char *const json_reserved[] = {
+    "@timestamp", "event.kind", "event.severity", "rule.id", "rule.name", "rule.hash",
+    "tags",       "tlp",        "kizuna",
+};
+
+static void
+jw_newline(struct json_writer *w)
+{
+    static const char spaces[] = "                                ";
+    int n = w->depth * 2;
+
+    w->h->buf_append(w->b, "\n", 1);
+    while (n > 0) {
+        int k = n < (int)sizeof(spaces) - 1 ? n : (int)sizeof(spaces) - 1;
+        w->h->buf_append(w->b, spaces, (size_t)k);
+        n -= k;
+    }
+}
+
+/* Before a member or an array element. */
+static void
+jw_value_start(struct json_writer *w)
+{
+    if (w->after_key) {
+        w->after_key = 0;
+        return;
+    }
+    if (!w->first) {
+        w->h->buf_append(w->b, ",", 1);
+    }
+    if (w->pretty) {
+        jw_newline(w);
+    }
+    w->first = 0;
+}
+
+static void
+jw_key(struct json_writer *w, const char *name, size_t len)
+{
+    jw_value_start(w);
+    w->h->buf_json_string(w->b, name, len);
+    w->h->buf_append(w->b, w->pretty ? ": " : ":", w->pretty ? 2 : 1);
+    w->after_key = 1;
+}
+
+static void
+jw_begin(struct json_writer *w, char c)
+{
+    jw_value_start(w);
+    w->h->buf_append(w->b, &c, 1);
+    w->depth++;
+    w->first = 1;
+}
+
+static void
+jw_end(struct json_writer *w, char c)
+{
+    w->depth--;
+    if (w->pretty && !w->first) {
+        jw_newline(w);
+    }
+    w->h->buf_append(w->b, &c, 1);
+    w->first = 0;
+}
+
+static void
+jw_string(struct json_writer *w, const char *s, size_t len)
+{
+    jw_value_start(w);
+    w->h->buf_json_string(w->b, s, len);
+}
+
+static void
+jw_raw(struct json_writer *w, const char *s)
+{
+    jw_value_start(w);
+    w->h->buf_append(w->b, s, strlen(s));
+}
+
+static void
+jw_time(struct json_writer *w, int64_t t)
+{
+    jw_value_start(w);
+    w->h->buf_append(w->b, "\"", 1);
+    w->h->buf_time(w->b, t);
+    w->h->buf_append(w->b, "\"", 1);
+}
+
+static int
+json_vec_push(struct json_vec *v, const char *name, size_t name_len, enum json_kind kind,
+              struct json_ent **out)
+{
+    struct json_ent *e;
+
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 64;
+        struct json_ent *nv = realloc(v->v, cap * sizeof(*nv));
+        if (nv == NULL) {
+            return KZ_ERR;
+        }
+        v->v = nv;
+        v->cap = cap;
+    }
+    e = &v->v[v->n];
+    memset(e, 0, sizeof(*e));
+    e->name = name;
+    e->name_len = name_len;
+    e->kind = kind;
+    e->order = v->n++;
+    *out = e;
+    return KZ_OK;
+}
+
+static int
+json_push_str(struct json_vec *v, const char *name, const char *s)
+{
+    struct json_ent *e;
+
+    if (s == NULL) {
+        return KZ_OK;
+    }
+    if (json_vec_push(v, name, strlen(name), JV_STR, &e) != KZ_OK) {
+        return KZ_ERR;
+    }
+    e->val = s;
+    e->val_len = strlen(s);
+    return KZ_OK;
+}
+
+static int
+json_push_kind(struct json_vec *v, const char *name, enum json_kind kind, int64_t t,
+               const char *num)
+{
+    struct json_ent *e;
+
+    if (json_vec_push(v, name, strlen(name), kind, &e) != KZ_OK) {
+        return KZ_ERR;
+    }
+    e->t = t;
+    if (num != NULL) {
+        snprintf(e->num, sizeof(e->num), "%s", num);
+    }
+    return KZ_OK;
+}
+
+/* Compare names segment by segment: '.' sorts before any byte, a prefix before its
+ * extensions, so "a", "a.b", "a.c", "a-b" come out in that order and every name below
+ * "a." directly follows "a". */
+static int
+json_name_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+    size_t n = al < bl ? al : bl;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned ca = a[i] == '.' ? 0 : (unsigned char)a[i] + 1u;
+        unsigned cb = b[i] == '.' ? 0 : (unsigned char)b[i] + 1u;
+        if (ca != cb) {
+            return ca < cb ? -1 : 1;
+        }
+    }
+    return al < bl ? -1 : al > bl ? 1 : 0;
+}
+
+static int
+json_ent_cmp(const void *pa, const void *pb)
+{
+    const struct json_ent *a = pa;
+    const struct json_ent *b = pb;
+    int c = json_name_cmp(a->name, a->name_len, b->name, b->name_len);
+
+    if (c != 0) {
+        return c;
+    }
+    return a->order < b->order ? -1 : a->order > b->order ? 1 : 0;
+}
+
+static int
+json_same_name(const struct json_ent *a, const struct json_ent *b)
+{
+    return a->name_len == b->name_len && memcmp(a->name, b->name, a->name_len) == 0;
+}
+
+/* 1 when name p is a segment prefix of name q ("a" of "a.b"), p != q. */
+static int
+json_is_parent(const char *p, size_t pl, const char *q, size_t ql)
+{
+    return ql > pl && q[pl] == '.' && memcmp(p, q, pl) == 0;
+}
+
+/* 1 when an event field name clashes with a name the alert sets itself. */
+static int
+json_reserved_name(const struct json_state *s, const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(json_reserved) / sizeof(json_reserved[0]); i++) {
+        const char *r = json_reserved[i];
+        size_t rl = strlen(r);
+
+        if ((rl == len && memcmp(r, name, len) == 0) || json_is_parent(r, rl, name, len) ||
+            json_is_parent(name, len, r, rl)) {
+            return 1;
+        }
+    }
+    if (s->cfg->dataset != NULL) {
+        const char *r = "event.dataset";
+        size_t rl = strlen(r);
+        if ((rl == len && memcmp(r, name, len) == 0) || json_is_parent(r, rl, name, len) ||
+            json_is_parent(name, len, r, rl)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static char *
+json_own(struct json_state *s, const char *name, size_t len, const char *suffix)
+{
+    size_t sl = strlen(suffix);
+    char *p;
+
+    if (s->nowned == s->owned_cap) {
+        size_t cap = s->owned_cap ? s->owned_cap * 2 : 8;
+        char **nv = realloc(s->owned, cap * sizeof(*nv));
+        if (nv == NULL) {
+            return NULL;
+        }
+        s->owned = nv;
+        s->owned_cap = cap;
+    }
+    p = malloc(len + sl + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+    memcpy(p, name, len);
+    memcpy(p + len, suffix, sl + 1);
+    s->owned[s->nowned++] = p;
+    return p;
+}
+
+static void
+json_free_owned(struct json_state *s)
+{
+    for (size_t i = 0; i < s->nowned; i++) {
+        free(s->owned[i]);
+    }
+    s->nowned = 0;
+}
+
+/*
+ * Sort the entries and settle clashes between a value and an object of the same name
+ * ("a" and "a.b"): the value moves to "a.value"; a clash that remains after that is
+ * dropped, so the result never has a key twice.
+ */
+static int
+json_vec_settle(struct json_state *s, struct json_vec *v)
+{
+    size_t w = 0;
+    int renamed = 0;
+
+    qsort(v->v, v->n, sizeof(*v->v), json_ent_cmp);
+    for (size_t i = 0; i + 1 < v->n; i++) {
+        struct json_ent *e = &v->v[i];
+        size_t j = i + 1;
+
+        while (j < v->n && json_same_name(e, &v->v[j])) {
+            j++;
+        }
+        if (j < v->n && json_is_parent(e->name, e->name_len, v->v[j].name, v->v[j].name_len)) {
+            char *n = json_own(s, e->name, e->name_len, ".value");
+            if (n == NULL) {
+                return KZ_ERR;
+            }
+            for (size_t k = i; k < j; k++) {
+                v->v[k].name = n;
+                v->v[k].name_len = e->name_len + 6;
+            }
+            renamed = 1;
+        }
+        i = j - 1;
+    }
+    if (!renamed) {
+        return KZ_OK;
+    }
+    qsort(v->v, v->n, sizeof(*v->v), json_ent_cmp);
+    for (size_t i = 0; i < v->n; i++) {
+        size_t j = i + 1;
+
+        while (j < v->n && json_same_name(&v->v[i], &v->v[j])) {
+            j++;
+        }
+        if (j < v->n &&
+            json_is_parent(v->v[i].name, v->v[i].name_len, v->v[j].name, v->v[j].name_len)) {
+            i = j - 1; /* still a clash: drop this run */
+            continue;
+        }
+        while (i < j) {
+            v->v[w++] = v->v[i++];
+        }
+        i = j - 1;
+    }
+    v->n = w;
+    return KZ_OK;
+}
+
+struct json_seg {
+    const char *p;
+    size_t len;
+};
+
+/* Split a dotted name into at most JSON_MAX_SEGMENTS segments; returns their count. */
+static size_t
+json_split(const char *name, size_t len, struct json_seg *segs)
+{
+    size_t n = 0;
+    size_t start = 0;
+
+    for (size_t i = 0; i < len && n < JSON_MAX_SEGMENTS - 1; i++) {
+        if (name[i] == '.') {
+            segs[n].p = name + start;
+            segs[n].len = i - start;
+            n++;
+            start = i + 1;
+        }
+    }
+    segs[n].p = name + start;
+    segs[n].len = len - start;
+    return n + 1;
+}
+
+static void json_write_value(struct json_state *s, struct json_writer *w,
+                             const struct kz_alert *a, const struct json_ent *e);
+
+/* Write the (settled) entries as the members of the current object, nesting dotted names. */
+static void
+json_write_members(struct json_state *s, struct json_writer *w, const struct kz_alert *a,
+                   const struct json_vec *v)
+{
+    struct json_seg open[JSON_MAX_SEGMENTS];
+    struct json_seg segs[JSON_MAX_SEGMENTS];
+    size_t nopen = 0;
+    size_t i = 0;
+
+    while (i < v->n) {
+        const struct json_ent *e = &v->v[i];
+        size_t ns = json_split(e->name, e->name_len, segs);
+        size_t common = 0;
+        size_t j = i + 1;
+
+        while (common < nopen && common < ns - 1 && open[common].len == segs[common].len &&
+               memcmp(open[common].p, segs[common].p, segs[common].len) == 0) {
+            common++;
+        }
+        while (nopen > common) {
+            jw_end(w, '}');
+            nopen--;
+        }
+        while (nopen < ns - 1) {
+            jw_key(w, segs[nopen].p, segs[nopen].len);
+            jw_begin(w, '{');
+            open[nopen] = segs[nopen];
+            nopen++;
+        }
+        while (j < v->n && json_same_name(e, &v->v[j])) {
+            j++;
+        }
+        jw_key(w, segs[ns - 1].p, segs[ns - 1].len);
+        if (j - i > 1) {
+            jw_begin(w, '[');
+        }
+        for (size_t k = i; k < j; k++) {
+            json_write_value(s, w, a, &v->v[k]);
+        }
+        if (j - i > 1) {
+            jw_end(w, ']');
+        }
+        i = j;
+    }
+    while (nopen > 0) {
+        jw_end(w, '}');
+        nopen--;
+    }
+}
+
+/* Length of value[0..len) cut to max_value_bytes without splitting a UTF-8 sequence. */
+static size_t
+json_cut(const struct json_state *s, const char *val, size_t len)
+{
+    size_t max = (size_t)s->cfg->max_value_bytes;
+    size_t cut = max;
+
+    if (max == 0 || len <= max) {
+        return len;
+    }
+    for (int back = 0; back < 3 && cut > 0 && ((unsigned char)val[cut] & 0xc0) == 0x80; back++) {
+        cut--;
+    }
+    return ((unsigned char)val[cut] & 0xc0) == 0x80 ? max : cut;
+}
+
+/* Collect one field list (group fields, or an evidence event) into s->sub and settle it. */
+static int
+json_collect_sub(struct json_state *s, const struct kz_alert *a, int evidence, size_t ev)
+{
+    const struct kz_host *h = s->host;
+    size_t n = evidence ? h->evidence_nfields(a, ev) : h->alert_nfields(a, KZ_FIELDS_GROUP);
+
+    s->sub.n = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct kz_field f;
+        struct json_ent *e;
+        int r = evidence ? h->evidence_field(a, ev, i, &f)
+                         : h->alert_field(a, KZ_FIELDS_GROUP, i, &f);
+
+        if (r != KZ_OK) {
+            continue;
+        }
+        if (json_vec_push(&s->sub, f.name, f.name_len, JV_FIELD, &e) != KZ_OK) {
+            return KZ_ERR;
+        }
+        e->val = f.value;
+        e->val_len = f.value_len;
+    }
+    return json_vec_settle(s, &s->sub);
+}
+
+static void
+json_write_value(struct json_state *s, struct json_writer *w, const struct kz_alert *a,
+                 const struct json_ent *e)
+{
+    const struct kz_host *h = s->host;
+    size_t n;
+
+    switch (e->kind) {
+    case JV_STR:
+        jw_string(w, e->val, e->val_len);
+        break;
+    case JV_FIELD:
+        jw_string(w, e->val, json_cut(s, e->val, e->val_len));
+        break;
+    case JV_RAW:
+        jw_raw(w, e->num);
+        break;
+    case JV_TIME:
+        jw_time(w, e->t);
+        break;
+    case JV_TAGS:
+        jw_begin(w, '[');
+        n = h->alert_ntags(a);
+        for (size_t i = 0; i < n; i++) {
+            const char *tag = h->alert_tag(a, i);
+            if (tag != NULL) {
+                jw_string(w, tag, strlen(tag));
+            }
+        }
+        jw_end(w, ']');
+        break;
+    case JV_GROUP:
+        jw_begin(w, '{');
+        if (json_collect_sub(s, a, 0, 0) == KZ_OK) {
+            json_write_members(s, w, a, &s->sub);
+        }
+        jw_end(w, '}');
+        break;
+    case JV_EVIDENCE:
+        jw_begin(w, '[');
+        n = h->alert_nevidence(a);
+        for (size_t i = 0; i < n; i++) {
+            jw_begin(w, '{');
+            if (json_collect_sub(s, a, 1, i) == KZ_OK) {
+                json_write_members(s, w, a, &s->sub);
+            }
+            jw_end(w, '}');
+        }
+        jw_end(w, ']');
+        break;
+    }
+}
+
+/* Format a double as the shortest of %.15g / %.17g that reads back the same; null if not
+ * finite (JSON has no NaN or infinity). */
+static void
+json_format_double(double d, char *out, size_t outlen)
+{
+    if (d != d || d > DBL_MAX || d < -DBL_MAX) {
+        snprintf(out, outlen, "null");
+        return;
+    }
+    snprintf(out, outlen, "%.15g", d);
+    if (strtod(out, NULL) != d) {
+        snprintf(out, outlen, "%.17g", d);
+    }
+}
+
+/* Fill s->top with the alert's keys and the event's fields. */
+static int
+json_collect(struct json_state *s, const struct kz_alert *a)
+{
+    const struct kz_host *h = s->host;
+    const char *group_key = h->alert_str(a, KZ_ALERT_GROUP_KEY);
+    const char *corr = h->alert_str(a, KZ_ALERT_CORR_TYPE);
+    char num[40];
+    double value;
+    size_t n;
+    int r = KZ_OK;
+
+    s->top.n = 0;
+    snprintf(num, sizeof(num), "%d", h->alert_severity(a));
+    r |= json_push_kind(&s->top, "@timestamp", JV_TIME, h->alert_time(a, KZ_TIME_ALERT), NULL);
+    r |= json_push_str(&s->top, "event.kind", "alert");
+    r |= json_push_kind(&s->top, "event.severity", JV_RAW, 0, num);
+    r |= json_push_str(&s->top, "event.dataset", s->cfg->dataset);
+    r |= json_push_str(&s->top, "rule.id", h->alert_str(a, KZ_ALERT_RULE_ID));
+    r |= json_push_str(&s->top, "rule.name", h->alert_str(a, KZ_ALERT_RULE_TITLE));
+    r |= json_push_str(&s->top, "rule.hash", h->alert_str(a, KZ_ALERT_RULE_HASH));
+    r |= json_push_kind(&s->top, "tags", JV_TAGS, 0, NULL);
+    r |= json_push_str(&s->top, "tlp", h->alert_str(a, KZ_ALERT_TLP));
+    r |= json_push_str(&s->top, "kizuna.alert_id", h->alert_str(a, KZ_ALERT_ID));
+    r |= json_push_str(&s->top, "kizuna.level", h->alert_str(a, KZ_ALERT_LEVEL));
+    r |= json_push_str(&s->top, "kizuna.kind", h->alert_str(a, KZ_ALERT_KIND));
+    r |= json_push_str(&s->top, "kizuna.host", h->alert_str(a, KZ_ALERT_HOST));
+    r |= json_push_str(&s->top, "kizuna.partner", h->alert_str(a, KZ_ALERT_PARTNER));
+    if (corr != NULL) {
+        r |= json_push_str(&s->top, "kizuna.correlation.type", corr);
+        r |= json_push_kind(&s->top, "kizuna.first_seen", JV_TIME,
+                            h->alert_time(a, KZ_TIME_FIRST), NULL);
+        r |= json_push_kind(&s->top, "kizuna.last_seen", JV_TIME, h->alert_time(a, KZ_TIME_LAST),
+                            NULL);
+        snprintf(num, sizeof(num), "%" PRIu64, h->alert_count(a));
+        r |= json_push_kind(&s->top, "kizuna.count", JV_RAW, 0, num);
+        if (h->alert_value(a, &value) == 1) {
+            json_format_double(value, num, sizeof(num));
+            r |= json_push_kind(&s->top, "kizuna.value", JV_RAW, 0, num);
+        }
+    }
+    if (group_key != NULL && group_key[0] != '\0') {
+        r |= json_push_str(&s->top, "kizuna.group.key", group_key);
+    }
+    if (h->alert_nfields(a, KZ_FIELDS_GROUP) > 0) {
+        r |= json_push_kind(&s->top, "kizuna.group.fields", JV_GROUP, 0, NULL);
+    }
+    if (h->alert_nevidence(a) > 0) {
+        r |= json_push_kind(&s->top, "kizuna.evidence", JV_EVIDENCE, 0, NULL);
+    }
+    if (r != KZ_OK) {
+        return KZ_ERR;
+    }
+    n = h->alert_nfields(a, KZ_FIELDS_EVENT);
+    for (size_t i = 0; i < n; i++) {
+        struct kz_field f;
+        struct json_ent *e;
+
+        if (h->alert_field(a, KZ_FIELDS_EVENT, i, &f) != KZ_OK ||
+            json_reserved_name(s, f.name, f.name_len)) {
+            continue;
+        }
+        if (json_vec_push(&s->top, f.name, f.name_len, JV_FIELD, &e) != KZ_OK) {
+            return KZ_ERR;
+        }
+        e->val = f.value;
+        e->val_len = f.value_len;
+    }
+    return json_vec_settle(s, &s->top);
+}
+
+static int
+json_init(const struct kz_host *host, const struct kz_instance *inst, void *config, void **state)
+{
+    struct json_state *s;
+
+    if (host->abi_major != KZ_ABI_MAJOR ||
+        host->struct_size < offsetof(struct kz_host, buf_len) + sizeof(host->buf_len)) {
+        return KZ_ERR;
+    }
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        host->log(inst, KZ_LOG_ERR, "calloc(%zu) failed", sizeof(*s));
+        return KZ_ERR;
+    }
+    s->host = host;
+    s->inst = inst;
+    s->cfg = config;
+    host->log(inst, KZ_LOG_DEBUG, "ready (pretty=%d, max_value_bytes=%" PRId64 ", dataset=%s)",
+              s->cfg->pretty, s->cfg->max_value_bytes,
+              s->cfg->dataset ? s->cfg->dataset : "(event's)");
+    *state = s;
+    return KZ_OK;
+}
+
+static int
+json_emit(void *state, const struct kz_alert *alert, struct kz_buf *buf)
+{
+    struct json_state *s = state;
+    struct json_writer w = {
+        .h = s->host, .b = buf, .pretty = s->cfg->pretty, .first = 1, .after_key = 1,
+    };
+    int r;
+
+    r = json_collect(s, alert);
+    if (r != KZ_OK) {
+        s->host->log(s->inst, KZ_LOG_ERR, "out of memory formatting alert %s",
+                     s->host->alert_str(alert, KZ_ALERT_ID) ? s->host->alert_str(alert, KZ_ALERT_ID)
+                                                            : "-");
+        goto out;
+    }
+    jw_begin(&w, '{');
+    json_write_members(s, &w, alert, &s->top);
+    jw_end(&w, '}');
+    s->host->buf_append(buf, "\n", 1);
+out:
+    json_free_owned(s);
+    return r;
+}
+
+static void
+json_close(void *state)
+{
+    struct json_state *s = state;
+
+    if (s == NULL) {
+        return;
+    }
+    json_free_owned(s);
+    free(s->owned);
+    free(s->top.v);
+    free(s->sub.v);
+    free(s);
+}
+
+static const struct kz_plugin json_plugin = {
+    .abi_major = KZ_ABI_MAJOR,
+    .abi_minor = KZ_ABI_MINOR,
+    .struct_size = sizeof(struct kz_plugin),
+    .name = "json",
+    .version = JSON_VERSION,
+    .description = "ECS-shaped JSON, one object per alert per line (NDJSON)",
+    .options = json_options,
+    .config_size = sizeof(struct json_config),
+    .init = json_init,
+    .open = NULL,
+    .emit = json_emit,
+    .flush = NULL,
+    .close = json_close,
+};
+
+/* The plugin's one exported symbol. */
+const struct kz_plugin *
+kz_plugin_entry(void)
+{
+    return &json_plugin;
+}

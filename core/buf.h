@@ -35,9 +35,10 @@ void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 /*
  * Append s[0..len) as a quoted JSON string: '"' and '\' escaped, control characters as
  * \b \f \n \r \t or \u00XX (C1 controls U+0080..U+009F too), U+2028 and U+2029 as
- * \u2028 \u2029 (so no reader splits a line inside a string), invalid UTF-8 (overlong forms, surrogates, code points past
- * U+10FFFF, truncated sequences) replaced by U+FFFD, one per maximal invalid subpart as
- * the Unicode standard recommends. The result is valid JSON for any input bytes.
+ * \u2028 \u2029 (so no reader splits a line inside a string), invalid UTF-8 (overlong
+ * forms, surrogates, code points past U+10FFFF, truncated sequences) replaced by U+FFFD,
+ * one per maximal invalid subpart as the Unicode standard recommends. The result is valid
+ * JSON for any input bytes.
  */
 void buf_json_string(struct buf *b, const char *s, size_t len);
 /*

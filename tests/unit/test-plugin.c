@@ -184,8 +184,8 @@ test_load_all(const char *dir)
         char prefix[1024];
 
         snprintf(prefix, sizeof(prefix), "%s/out_", dir);
-        ok(strncmp(errs.msgs[i], prefix, strlen(prefix)) == 0, "load_all message names its file: %s",
-           errs.msgs[i]);
+        ok(strncmp(errs.msgs[i], prefix, strlen(prefix)) == 0,
+           "load_all message names its file: %s", errs.msgs[i]);
         found_dup |= strcmp(errs.msgs[i], want) == 0;
         found_garbage |= contains(errs.msgs[i], "out_garbage.so: dlopen failed: ");
     }
@@ -542,6 +542,105 @@ test_strings(void)
     is_str(plugin_status_name(7), "unknown status", "plugin_status_name: unknown");
 }
 
+/* The kz_host accessors over struct alert, called directly as a plugin would. */
+static void
+test_host(void)
+{
+    const struct kz_host *h = plugin_host_get();
+    static char *tags[] = {(char *)"t1", (char *)"t2"};
+    struct rule r = {.id = (char *)"R9", .title = (char *)"nine", .level = RULE_LEVEL_MEDIUM,
+                     .tags = tags, .ntags = 2, .hash = "00112233aabbccdd",
+                     .kind = RULE_CORRELATION};
+    struct alert *a = alert_new(&r);
+    const struct kz_alert *ka = plugin_host_alert(a);
+    struct alert_fields *ev;
+    struct kz_field f;
+    struct buf b;
+    double v = -1;
+    size_t len = 0;
+
+    ok(h->abi_major == KZ_ABI_MAJOR && h->abi_minor == KZ_ABI_MINOR &&
+           h->struct_size == sizeof(struct kz_host),
+       "host: version and size");
+    ok(h->alert_str(ka, KZ_ALERT_ID) == NULL, "host: no id before alert_compute_id");
+    alert_compute_id(a, "g1", 60000000);
+    ok(h->alert_str(ka, KZ_ALERT_ID) != NULL && strlen(h->alert_str(ka, KZ_ALERT_ID)) == 32,
+       "host: id is 32 hex digits");
+    is_str(h->alert_str(ka, KZ_ALERT_RULE_ID), "R9", "host: rule id");
+    is_str(h->alert_str(ka, KZ_ALERT_RULE_TITLE), "nine", "host: rule title");
+    is_str(h->alert_str(ka, KZ_ALERT_LEVEL), "medium", "host: level");
+    is_str(h->alert_str(ka, KZ_ALERT_KIND), "correlation", "host: kind");
+    ok(h->alert_str(ka, KZ_ALERT_CORR_TYPE) == NULL, "host: no corr type set");
+    is_str(h->alert_str(ka, KZ_ALERT_GROUP_KEY), "g1", "host: group key");
+    is_str(h->alert_str(ka, KZ_ALERT_RULE_HASH), "00112233aabbccdd", "host: rule hash");
+    ok(h->alert_str(ka, KZ_ALERT_TLP) == NULL && h->alert_str(ka, KZ_ALERT_PARTNER) == NULL &&
+           h->alert_str(ka, KZ_ALERT_HOST) == NULL,
+       "host: delivery attributes NULL until set");
+    a->tlp = "amber+strict";
+    a->partner = "cert";
+    a->host_name = "kz-2";
+    ok(strcmp(h->alert_str(ka, KZ_ALERT_TLP), "amber+strict") == 0 &&
+           strcmp(h->alert_str(ka, KZ_ALERT_PARTNER), "cert") == 0 &&
+           strcmp(h->alert_str(ka, KZ_ALERT_HOST), "kz-2") == 0,
+       "host: tlp, partner, host");
+    ok(h->alert_str(ka, (enum kz_alert_attr)99) == NULL, "host: unknown attribute is NULL");
+
+    a->time_us = 3000000;
+    is_int(h->alert_time(ka, KZ_TIME_FIRST), 3000000, "host: first seen defaults to the time");
+    is_int(h->alert_time(ka, KZ_TIME_LAST), 3000000, "host: last seen defaults to the time");
+    a->first_us = 1000000;
+    a->last_us = 2000000;
+    ok(h->alert_time(ka, KZ_TIME_ALERT) == 3000000 && h->alert_time(ka, KZ_TIME_FIRST) == 1000000 &&
+           h->alert_time(ka, KZ_TIME_LAST) == 2000000,
+       "host: times");
+    is_int(h->alert_count(ka), 1, "host: count of a new alert is 1");
+    ok(h->alert_value(ka, &v) == 0 && v == 0, "host: no value -> 0, *value 0");
+    a->value = 2.5;
+    a->has_value = 1;
+    ok(h->alert_value(ka, &v) == 1 && v == 2.5, "host: value -> 1, *value");
+    is_int(h->alert_severity(ka), 2, "host: severity of medium is 2");
+    ok(h->alert_ntags(ka) == 2 && strcmp(h->alert_tag(ka, 1), "t2") == 0 &&
+           h->alert_tag(ka, 2) == NULL,
+       "host: tags, NULL past the end");
+
+    alert_fields_add(&a->fields, "user.name", 9, "root", 4);
+    alert_fields_add(&a->group, "source.ip", 9, "10.0.0.9", 8);
+    ok(h->alert_nfields(ka, KZ_FIELDS_EVENT) == 1 && h->alert_nfields(ka, KZ_FIELDS_GROUP) == 1 &&
+           h->alert_nfields(ka, (enum kz_field_set)7) == 0,
+       "host: field counts");
+    ok(h->alert_field(ka, KZ_FIELDS_GROUP, 0, &f) == KZ_OK && f.name_len == 9 &&
+           memcmp(f.name, "source.ip", 9) == 0 && f.value_len == 8,
+       "host: group field");
+    ok(h->alert_field(ka, KZ_FIELDS_EVENT, 1, &f) == KZ_ERR &&
+           h->alert_field(ka, (enum kz_field_set)7, 0, &f) == KZ_ERR,
+       "host: KZ_ERR past the end or for an unknown set");
+    ok(h->alert_get(ka, "user.name", &len) != NULL && len == 4 &&
+           h->alert_get(ka, "user.name", NULL) != NULL && h->alert_get(ka, "nope", &len) == NULL,
+       "host: alert_get");
+    ev = alert_add_evidence(a);
+    alert_fields_add(ev, "message", 7, "m", 1);
+    ok(h->alert_nevidence(ka) == 1 && h->evidence_nfields(ka, 0) == 1 &&
+           h->evidence_nfields(ka, 1) == 0,
+       "host: evidence counts");
+    ok(h->evidence_field(ka, 0, 0, &f) == KZ_OK && f.value_len == 1 &&
+           h->evidence_field(ka, 0, 1, &f) == KZ_ERR && h->evidence_field(ka, 3, 0, &f) == KZ_ERR,
+       "host: evidence fields");
+
+    buf_init(&b);
+    h->buf_append(plugin_host_buf(&b), "x", 1);
+    h->buf_printf(plugin_host_buf(&b), "%d|", 7);
+    h->buf_time(plugin_host_buf(&b), 1795741323000004);
+    h->buf_append(plugin_host_buf(&b), "|", 1);
+    h->buf_json_string(plugin_host_buf(&b), "q\"", 2);
+    h->buf_xml_text(plugin_host_buf(&b), "<&>", 3);
+    h->buf_json_string(plugin_host_buf(&b), NULL, 5);
+    is_str(buf_cstr(&b), "x7|2026-11-27T01:02:03.000004Z|\"q\\\"\"&lt;&amp;&gt;\"\"",
+           "host: buffer functions");
+    is_int(h->buf_len(plugin_host_buf(&b)), b.len, "host: buf_len");
+    buf_free(&b);
+    alert_free(a);
+}
+
 int
 main(void)
 {
@@ -570,6 +669,7 @@ main(void)
     free(path);
 
     test_strings();
+    test_host();
     test_load(dir);
     test_load_all(dir);
     test_permissions();

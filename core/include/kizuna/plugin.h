@@ -94,7 +94,8 @@ enum kz_alert_attr {
     KZ_ALERT_KIND = 4,       /* "detection" or "correlation" */
     KZ_ALERT_CORR_TYPE = 5,  /* event_count, value_count ...; NULL for detections */
     KZ_ALERT_GROUP_KEY = 6,  /* printable group key, "" when the rule has no group-by */
-    KZ_ALERT_TLP = 7,        /* TLP 2.0 label for this delivery: clear|green|amber|amber+strict|red */
+    KZ_ALERT_TLP = 7,        /* TLP 2.0 label of this delivery: clear|green|amber|amber+strict|red;
+                                NULL when the partner has none */
     KZ_ALERT_PARTNER = 8,    /* name of the partner/output this delivery is for */
     KZ_ALERT_RULE_HASH = 9,  /* hash of the rule's definition (hex) */
     KZ_ALERT_HOST = 10,      /* name of the detecting kizunad (analyzer), from the config */
@@ -130,30 +131,35 @@ struct kz_host {
     uint16_t abi_minor;
     uint32_t struct_size;
 
-    /* Log a line tagged "[plugin:instance]". */
+    /* Log a line tagged "[out_<plugin>:<instance>]" (e.g. "[out_json:soc]"); level is a
+     * kz_log_level, filtered by the daemon's log level before formatting. */
     void (*log)(const struct kz_instance *inst, int level, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
     /* A string attribute of the alert; NULL when absent. NUL-terminated. */
     const char *(*alert_str)(const struct kz_alert *alert, enum kz_alert_attr attr);
-    /* A time of the alert in microseconds since the epoch. */
+    /* A time of the alert in microseconds since the epoch. For a detection alert, first and
+     * last are the alert time. */
     int64_t (*alert_time)(const struct kz_alert *alert, enum kz_alert_time which);
     /* Number of contributing events (1 for a detection alert). */
     uint64_t (*alert_count)(const struct kz_alert *alert);
-    /* The correlation's measured value (sum, average, distinct count); 0 if none. */
+    /* The correlation's measured value (sum, average, distinct count): returns 1 and sets
+     * *value when the alert has one, returns 0 and sets *value to 0 when it has none. */
     int (*alert_value)(const struct kz_alert *alert, double *value);
     /* Numeric level: 0 informational, 1 low, 2 medium, 3 high, 4 critical. */
     int (*alert_severity)(const struct kz_alert *alert);
-    /* Tags of the rule (e.g. attack.t1110). */
+    /* Tags of the rule (e.g. attack.t1110); alert_tag() returns NULL past the end. */
     size_t (*alert_ntags)(const struct kz_alert *alert);
     const char *(*alert_tag)(const struct kz_alert *alert, size_t i);
-    /* Fields of a set, by index: returns KZ_OK and fills *out, or KZ_ERR past the end. */
+    /* Fields of a set, by index: alert_field() returns KZ_OK and fills *out, or KZ_ERR past
+     * the end. Several fields may share a name (multi-valued); order is the event's. */
     size_t (*alert_nfields)(const struct kz_alert *alert, enum kz_field_set set);
     int (*alert_field)(const struct kz_alert *alert, enum kz_field_set set, size_t i,
                        struct kz_field *out);
     /* First value of an event field by ECS name, or NULL; *len receives its length. */
     const char *(*alert_get)(const struct kz_alert *alert, const char *name, size_t *len);
-    /* Evidence: a bounded sample of contributing events, each a list of fields. */
+    /* Evidence: a bounded sample of contributing events, each a list of fields; indexes
+     * out of range give 0 / KZ_ERR. */
     size_t (*alert_nevidence)(const struct kz_alert *alert);
     size_t (*evidence_nfields)(const struct kz_alert *alert, size_t ev);
     int (*evidence_field)(const struct kz_alert *alert, size_t ev, size_t i,
@@ -163,7 +169,8 @@ struct kz_host {
     void (*buf_append)(struct kz_buf *buf, const void *data, size_t len);
     void (*buf_printf)(struct kz_buf *buf, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
-    /* Append s as a quoted, escaped JSON string (invalid UTF-8 replaced by U+FFFD). */
+    /* Append s as a quoted, escaped JSON string (invalid UTF-8 replaced by U+FFFD): valid
+     * JSON for any bytes. */
     void (*buf_json_string)(struct kz_buf *buf, const char *s, size_t len);
     /* Append s escaped as XML character data / attribute value (&, <, >, ", '). */
     void (*buf_xml_text)(struct kz_buf *buf, const char *s, size_t len);
@@ -176,10 +183,14 @@ struct kz_host {
  * The descriptor a plugin returns from kz_plugin_entry(). Fields are only ever appended.
  * Lifecycle, per configured instance:
  *   init(host, inst, config, &state)  allocate state; config is the filled option struct
+ *                                      (host-owned, valid until close returns)
  *   open(state)                        acquire resources (may be NULL)
  *   emit(state, alert, buf)*           append one alert's bytes to buf
  *   flush(state, buf)                  append anything batched (may be NULL)
  *   close(state)                       release everything init/open acquired
+ * If init fails the plugin has released what it took and close is not called; if open
+ * fails the host calls close. When emit or flush returns anything but KZ_OK, the host
+ * discards whatever the call appended to buf.
  */
 struct kz_plugin {
     uint16_t abi_major;   /* KZ_ABI_MAJOR the plugin was built against */

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "errlist.h"
 #include "event.h"
@@ -86,5 +87,14 @@ void ruleset_get_stats(const struct ruleset *rs, struct ruleset_stats *out);
 
 const char *rule_level_name(enum rule_level level);
 int rule_level_parse(const char *s, enum rule_level *out);
+
+/*
+ * Rule test mode: evaluate every detection rule on ev (no prefilter shortcut) and print to
+ * out which match, with the fields they capture; with verbose, also why each other rule
+ * does not match (the prefilter's verdict, the condition, each selection's value and the
+ * first failing test of every false selection, with the event's value). Returns the number
+ * of matching rules. Captured fields are removed again; the stats are not counted.
+ */
+int ruleset_explain(struct ruleset *rs, struct event *ev, FILE *out, int verbose);
 
 #endif

@@ -26,6 +26,7 @@ static const char *const host_keys[] = {"name", "plugin", "path", "format", "del
 static const char *const test_plugins[] = {
     "probe",  "abimajor", "abiminor", "short",  "noentry",   "nulldesc",  "noemit",
     "noname", "mismatch", "dup",      "dup2",   "badopt",    "badoffset", "undefined",
+    "hello",
 };
 
 static struct ynode **yaml_docs[64];
@@ -170,13 +171,15 @@ test_load_all(const char *dir)
     int r = plugin_registry_load_all(reg, &errs);
 
     ok(r < 0, "load_all reports that some files were refused (%d)", r);
-    /* Good: dup, probe. Refused: the 12 broken ones and the garbage file. */
-    is_int(plugin_registry_count(reg), 2, "load_all: two plugins loaded");
-    is_str(plugin_registry_count(reg) == 2 ? plugin_name(plugin_registry_get(reg, 0)) : NULL,
+    /* Good: dup, hello, probe. Refused: the 12 broken ones and the garbage file. */
+    is_int(plugin_registry_count(reg), 3, "load_all: three plugins loaded");
+    is_str(plugin_registry_count(reg) == 3 ? plugin_name(plugin_registry_get(reg, 0)) : NULL,
            "dup", "load_all: sorted by name (0)");
-    is_str(plugin_registry_count(reg) == 2 ? plugin_name(plugin_registry_get(reg, 1)) : NULL,
-           "probe", "load_all: sorted by name (1)");
-    ok(plugin_registry_get(reg, 2) == NULL, "load_all: get past the end is NULL");
+    is_str(plugin_registry_count(reg) == 3 ? plugin_name(plugin_registry_get(reg, 1)) : NULL,
+           "hello", "load_all: sorted by name (1)");
+    is_str(plugin_registry_count(reg) == 3 ? plugin_name(plugin_registry_get(reg, 2)) : NULL,
+           "probe", "load_all: sorted by name (2)");
+    ok(plugin_registry_get(reg, 3) == NULL, "load_all: get past the end is NULL");
     is_int(errs.n, 13, "load_all: one message per refused file");
     snprintf(want, sizeof(want), "%s/out_dup2.so: plugin name 'dup' is already loaded from %s/"
              "out_dup.so", dir, dir);
@@ -641,6 +644,45 @@ test_host(void)
     alert_free(a);
 }
 
+/* The documented example plugin (docs/PLUGINS.md) loads and does what the guide says. */
+static void
+test_hello(struct plugin_registry *reg)
+{
+    const struct plugin *p = NULL;
+    struct plugin_instance *inst = NULL;
+    struct errlist errs = {0};
+    struct alert *a = alert_new(&test_rule);
+    struct buf out;
+    char err[1024];
+
+    buf_init(&out);
+    a->time_us = 1795741323000004;
+    if (!ok(plugin_registry_load(reg, "hello", &p, err, sizeof(err)) == 0,
+            "documented example loads: %s", err)) {
+        goto out;
+    }
+    plugin_instance_new(p, "soc", yaml("name: soc\nplugin: hello\ngreeting: alert\n"),
+                        host_keys, "cfg.yaml", &inst, &errs);
+    if (ok(inst != NULL, "documented example: instance")) {
+        plugin_instance_emit(inst, a, &out);
+        plugin_instance_free(inst);
+    }
+    inst = NULL;
+    plugin_instance_new(p, "soc", yaml("name: soc\n"), host_keys, "cfg.yaml", &inst, &errs);
+    if (inst != NULL) {
+        plugin_instance_emit(inst, a, &out);
+        plugin_instance_free(inst);
+    }
+    is_str(buf_cstr(&out),
+           "alert R1 2026-11-27T01:02:03.000004Z\nhello R1 2026-11-27T01:02:03.000004Z\n",
+           "documented example: output as the guide says, option and default");
+    is_int(errs.n, 0, "documented example: no errors");
+out:
+    errlist_free(&errs);
+    alert_free(a);
+    buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -682,6 +724,7 @@ main(void)
         test_lifecycle(probe);
         test_describe(probe);
     }
+    test_hello(reg);
     plugin_registry_free(reg);
 
     for (size_t i = 0; i < yaml_n; i++) {

@@ -14,11 +14,14 @@
  * message naming the file: a missing file, a dlopen failure, no kz_plugin_entry symbol, a
  * NULL descriptor, another ABI major, a newer minor, a short descriptor, a missing name or
  * init/emit/close, a name that differs from the file's, a name already loaded from another
- * file, a bad option table, and a plugin directory or .so that is group/world-writable.
+ * file, a bad option table, and a plugin directory or .so that is group/world-writable or
+ * owned by a user other than root and the daemon's own.
  *
  * Lifetimes: the registry owns every plugin (the dlopen handles); instances point into it,
  * so free every instance before the registry. A registry is meant to live as long as the
- * daemon: a SIGHUP reload builds new instances from the same registry.
+ * daemon: a SIGHUP reload builds new instances from the same registry (a plugin is loaded
+ * once per name, so a .so replaced on disk is picked up at the next start, not on reload;
+ * dlclose()ing code that old instances may still run is not worth the risk).
  */
 #ifndef KZ_PLUGIN_LOADER_H
 #define KZ_PLUGIN_LOADER_H

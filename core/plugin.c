@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "plugin-loader.h"
@@ -153,7 +154,10 @@ plugin_name_valid(const char *name)
     return len > 0 && len <= PLUGIN_MAX_NAME;
 }
 
-/* Refuse a path that other users could replace: group/world-writable, or the wrong type. */
+/*
+ * Refuse a path that other users could replace: owned by someone other than root or our
+ * own user, group/world-writable, or not of the expected type.
+ */
 static int
 plugin_check_mode(const char *path, int want_dir, char *err, size_t errlen)
 {
@@ -170,6 +174,15 @@ plugin_check_mode(const char *path, int want_dir, char *err, size_t errlen)
     }
     if (!want_dir && !S_ISREG(st.st_mode)) {
         plugin_errf(err, errlen, "%s: plugin is not a regular file", path);
+        return PLUGIN_ERR_PERM;
+    }
+    /* As OpenSSH's StrictModes: whoever owns the file can change what the daemon runs. */
+    if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        plugin_errf(err, errlen,
+                    "%s: %s is owned by uid %u, neither root nor kizunad's user (uid %u); "
+                    "refusing to load %s",
+                    path, want_dir ? "plugin directory" : "plugin file", (unsigned)st.st_uid,
+                    (unsigned)geteuid(), want_dir ? "plugins from it" : "it");
         return PLUGIN_ERR_PERM;
     }
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
@@ -794,8 +807,8 @@ plugin_instance_new(const struct plugin *p, const char *instance_name,
 
     *out = NULL;
     inst->plugin = p;
-    inst->name = xstrdup(instance_name);
-    inst->tag = xasprintf("out_%s:%s", p->name, instance_name);
+    inst->name = xstrdup(instance_name != NULL ? instance_name : "");
+    inst->tag = xasprintf("out_%s:%s", p->name, inst->name);
     inst->config = xcalloc(1, d->config_size > 0 ? d->config_size : 1);
     r = plugin_options_apply(p, instance_name, entry, host_keys, file, inst, errs);
     if (r != 0) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "alert.h"
 #include "buf.h"
@@ -243,6 +244,27 @@ test_permissions(void)
     errlist_free(&errs);
     plugin_registry_free(reg);
     chmod(dir, 0700);
+
+    /* Owned by another user (only root can give a file away to test this). */
+    if (geteuid() == 0) {
+        char path[1024];
+
+        snprintf(path, sizeof(path), "%s/out_probe.so", dir);
+        if (chown(path, 65534, (gid_t)-1) == 0) {
+            reg = plugin_registry_new(dir);
+            snprintf(want, sizeof(want),
+                     "%s: plugin file is owned by uid 65534, neither root nor kizunad's user "
+                     "(uid 0); refusing to load it",
+                     path);
+            expect_refused(reg, "probe", PLUGIN_ERR_PERM, want);
+            plugin_registry_free(reg);
+            chown(path, 0, (gid_t)-1);
+        } else {
+            tap_skip(3, "chown failed");
+        }
+    } else {
+        tap_skip(3, "not root: cannot give a file to another user");
+    }
 
     /* Not a regular file. */
     sub = xasprintf("%s/out_adir.so", dir);

@@ -22,7 +22,8 @@ struct procstat {
     uint64_t interval_ms;
     uint64_t armed_ns; /* uv_hrtime() when the timer was last started */
     double lag_last;
-    double lag_max;
+    double lag_max; /* over the lag_n measurements since the last reset */
+    uint64_t lag_n;
     double start_time;
 };
 
@@ -177,6 +178,7 @@ procstat_lag_cb(uv_timer_t *timer)
         lag = 0;
     }
     ps->lag_last = lag;
+    ps->lag_n++;
     if (lag > ps->lag_max) {
         ps->lag_max = lag;
     }
@@ -313,10 +315,12 @@ procstat_lag_last(const struct procstat *ps)
 double
 procstat_lag_max(struct procstat *ps, int reset)
 {
-    double max = ps->lag_max;
+    /* No measurement since the reset: the last one is still the best answer. */
+    double max = ps->lag_n > 0 ? ps->lag_max : ps->lag_last;
 
     if (reset) {
-        ps->lag_max = ps->lag_last;
+        ps->lag_max = 0;
+        ps->lag_n = 0;
     }
     return max;
 }

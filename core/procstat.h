@@ -47,7 +47,8 @@ int procstat_start(uv_loop_t *loop, struct metrics_registry *reg, uint64_t inter
 
 /*
  * The loop lag, in seconds: the last measurement, and the largest since the previous call
- * with reset set (a scrape resets it). For tests and the log.
+ * with reset set (each scrape resets it; with no measurement since, the last one). For
+ * tests and the log. Loop thread.
  */
 double procstat_lag_last(const struct procstat *ps);
 double procstat_lag_max(struct procstat *ps, int reset);

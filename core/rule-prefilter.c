@@ -546,7 +546,9 @@ rule_prefilter_build(struct rule **det, uint32_t ndet)
         struct pf_cnf f = pf_cond_cnf(det[r]->det, det[r]->det->cond);
         uint32_t keep = 0;
 
-        qsort(f.c, f.n, sizeof(*f.c), pf_clause_cmp);
+        if (f.n > 1) {
+            qsort(f.c, f.n, sizeof(*f.c), pf_clause_cmp);
+        }
         for (uint32_t i = 0; i < f.n && keep < RULE_MAX_CLAUSES; i++) {
             uint32_t cid = pf->nclauses++;
             pf->clause_rule = xreallocarray(pf->clause_rule, pf->nclauses,

@@ -112,7 +112,9 @@ rule_files_dir(struct rule_files *fl, const char *dir)
         }
         free(pat);
     }
-    qsort(names, n, sizeof(*names), rule_strcmp_p);
+    if (n > 1) {
+        qsort(names, n, sizeof(*names), rule_strcmp_p);
+    }
     for (size_t i = 0; i < n; i++) {
         struct stat st;
         if (stat(names[i], &st) == 0 && S_ISREG(st.st_mode)) {

@@ -1,6 +1,9 @@
 /*
  * The daemon's own log. Levels are syslog severities; the level is checked before any
- * formatting happens. Lines go to stderr (default), syslog, or as JSON lines.
+ * formatting happens. Lines go to stderr (default), syslog, or as JSON lines. Each line is
+ * written with one write(2) (safe from any thread); control characters in plain lines are
+ * written as \xNN. When stderr is connected to journald ($JOURNAL_STREAM names it, as under
+ * systemd), plain lines carry an "<N>" severity prefix and no timestamp. errno is preserved.
  */
 #ifndef KZ_LOG_H
 #define KZ_LOG_H

@@ -83,7 +83,8 @@ static const struct conf_key conf_time_keys[] = {
     {"allowed_lateness", CT_DURATION, CONF_OFF(allowed_lateness_us), 0, "5s", 0,
      INT64_C(86400000000), NULL, "watermark = highest event time seen minus this"},
     {"late_events", CT_ENUM, CONF_OFF(late_policy), 0, "drop", 0, 0, conf_late_names,
-     "events older than the watermark: drop (counted), dead_letter, or process"},
+     "events older than the watermark still raise detection alerts; for correlation they "
+     "are dropped (counted), copied to the dead-letter sink, or processed anyway"},
     {"idle_source", CT_DURATION, CONF_OFF(idle_source_us), 0, "60s", 0, INT64_C(86400000000),
      NULL, "a source silent this long (wall clock) stops holding the event clock back"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
@@ -815,18 +816,17 @@ conf_load(const char *path, struct conf **out, struct errlist *errs)
         errlist_add(errs, path, 1, 1, "the config must hold exactly one YAML document");
         goto out;
     }
-    if (conf_load_doc(conf, conf->docs[0], errs) != 0) {
-        goto out;
-    }
+    r = conf_load_doc(conf, conf->docs[0], errs);
     if (conf->host_name == NULL) {
         char host[256] = "kizunad";
         gethostname(host, sizeof(host) - 1);
         host[sizeof(host) - 1] = '\0';
         conf->host_name = xstrdup(host);
     }
+    /* Even an invalid config is handed back, so --check-config can go on to the rules
+     * and plugins and list every problem at once. */
     *out = conf;
     conf = NULL;
-    r = 0;
 out:
     conf_free(conf);
     return r;

@@ -109,7 +109,10 @@ struct conf {
 
 /*
  * Load and validate a config file. Returns 0 and a new conf in *out (caller frees with
- * conf_free), or -1 with every problem appended to errs as "FILE:LINE:COL: message".
+ * conf_free), or -1 with every problem appended to errs as "FILE:LINE:COL: message". When
+ * the file is valid YAML but the config is not, *out still holds what could be read (for
+ * --check-config to check the rules and plugins too); the caller frees it and must not run
+ * with it. *out is NULL when the file could not be read or parsed.
  */
 int conf_load(const char *path, struct conf **out, struct errlist *errs);
 void conf_free(struct conf *conf);

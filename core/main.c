@@ -1,11 +1,617 @@
 /*
- * kizunad: entry point. Placeholder, replaced by the daemon proper.
+ * kizunad: the daemon. Parses the command line, loads config, rules and plugins, builds
+ * the pipeline and the inputs on one libuv loop, and handles signals:
+ *   SIGTERM/SIGINT  stop reading, finish in-flight events, flush outputs, commit Kafka
+ *                   offsets, exit 0;
+ *   SIGHUP          re-read config and rules; if anything is invalid, log why and keep
+ *                   running the old set (the swap happens between two events);
+ *   SIGUSR1         log the counters.
+ * When every input is finite (stdin, files with follow: false) the daemon exits 0 after the
+ * last event is processed and every alert is flushed (replay mode).
  */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "conf.h"
+#include "corr.h"
+#include "deadletter.h"
+#include "input-file.h"
+#include "kafka.h"
+#include "log.h"
+#include "output.h"
+#include "pipeline.h"
+#include "plugin-loader.h"
+#include "rule.h"
+#include "test-rules.h"
+#include "timeutil.h"
+#include "xmalloc.h"
+
+/* One running input of either kind. */
+struct daemon_input {
+    struct daemon *d;
+    uint32_t index;
+    struct file_input *file;
+    struct kafka_input *kafka;
+    int running;
+};
+
+struct daemon {
+    uv_loop_t *loop;
+    const char *conf_path;
+    struct conf *boot_conf;   /* inputs borrow from it: lives until exit */
+    struct conf *conf;        /* active config (== boot_conf until a reload) */
+    struct ruleset *rs;
+    struct plugin_registry *plugins;
+    struct output_set *outputs;
+    struct deadletter *dl;
+    struct pipeline *pipe;
+
+    struct daemon_input *inputs;
+    size_t ninputs;
+    size_t running;
+    int finite;               /* every input is finite */
+    int stopping;
+
+    uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
+    uv_timer_t tick;
+    int exit_code;
+};
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: kizunad -c FILE [options]\n"
+            "  -c, --config FILE       configuration file (YAML)\n"
+            "      --check-config      validate config, rules and plugins, then exit\n"
+            "      --test-rules [FILE] decode events from FILE (or stdin) and show which\n"
+            "                          rules match (-v: why the others do not)\n"
+            "      --format FMT        decoder for --test-rules (default: the first input's)\n"
+            "      --list-plugins      show the plugins in the plugin directory\n"
+            "      --config-reference  print every configuration key as Markdown\n"
+            "  -v, --verbose           more detail (--test-rules), or debug logging\n"
+            "      --version           print the version\n"
+            "  -h, --help              this help\n");
+}
+
+/* The plugin directory: config, $KIZUNA_PLUGIN_DIR, the build tree, then PKGLIBDIR. */
+static char *
+daemon_plugin_dir(const struct conf *conf)
+{
+    const char *env = getenv("KIZUNA_PLUGIN_DIR");
+    char exe[PATH_MAX];
+    ssize_t n;
+    struct stat st;
+
+    if (conf != NULL && conf->plugin_dir != NULL) {
+        return xstrdup(conf->plugin_dir);
+    }
+    if (env != NULL && env[0] != '\0') {
+        return xstrdup(env);
+    }
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        char *slash, *dir;
+        exe[n] = '\0';
+        slash = strrchr(exe, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            dir = xasprintf("%s/plugins/.libs", exe);
+            if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+                return dir;
+            }
+            free(dir);
+        }
+    }
+    return xstrdup(PKGLIBDIR);
+}
+
+static void
+daemon_print_errors(const struct errlist *errs)
+{
+    for (size_t i = 0; i < errs->n; i++) {
+        fprintf(stderr, "%s\n", errs->msgs[i]);
+    }
+}
+
+static struct ruleset_opts
+daemon_rule_opts(const struct conf *conf)
+{
+    struct ruleset_opts o = {0};
+
+    o.match_limit = (uint32_t)conf->regex_match_limit;
+    o.depth_limit = (uint32_t)conf->regex_depth_limit;
+    return o;
+}
+
+static void
+daemon_log_stats(struct daemon *d, const char *why)
+{
+    struct pipeline_stats st;
+    struct ruleset_stats rst = {0};
+
+    pipeline_get_stats(d->pipe, &st);
+    if (d->rs != NULL) {
+        ruleset_get_stats(d->rs, &rst);
+    }
+    log_notice("%s: records=%" PRIu64 " decoded=%" PRIu64 " dead_lettered=%" PRIu64
+               " late=%" PRIu64 " no_time=%" PRIu64 " matched=%" PRIu64 " alerts=%" PRIu64
+               " regex_limit_hits=%" PRIu64,
+               why, st.records, st.decoded, st.dead_lettered, st.late, st.no_time,
+               st.rule_matches, st.alerts, rst.match_limit_hits);
+}
+
+static void daemon_shutdown(struct daemon *d);
+
+/* An input has finished (end of file/stdin, or stopped). */
+static void
+daemon_input_finished(struct daemon_input *di)
+{
+    struct daemon *d = di->d;
+
+    if (!di->running) {
+        return;
+    }
+    di->running = 0;
+    d->running--;
+    pipeline_source_done(d->pipe, di->index);
+    if (d->running == 0) {
+        daemon_shutdown(d);
+    }
+}
+
+static void
+daemon_file_done_cb(void *arg, struct file_input *fi)
+{
+    daemon_input_finished(arg);
+}
+
+static void
+daemon_kafka_stopped_cb(void *arg)
+{
+    daemon_input_finished(arg);
+}
+
+static int
+daemon_kafka_record_cb(void *arg, const struct event_source *src, const char *data, size_t len,
+                       int64_t kafka_timestamp_ms)
+{
+    struct daemon_input *di = arg;
+    const struct conf_input *ci = &di->d->boot_conf->inputs[di->index];
+
+    return pipeline_process(di->d->pipe, src, ci->format, data, len);
+}
+
+static void
+daemon_close_cb(uv_handle_t *h)
+{
+}
+
+/* Everything has stopped reading: flush, close the loop's handles, and let it end. */
+static void
+daemon_shutdown(struct daemon *d)
+{
+    if (d->finite && !d->stopping) {
+        log_info("all inputs finished");
+    }
+    pipeline_finish(d->pipe);
+    daemon_log_stats(d, "totals");
+    uv_close((uv_handle_t *)&d->sig_term, daemon_close_cb);
+    uv_close((uv_handle_t *)&d->sig_int, daemon_close_cb);
+    uv_close((uv_handle_t *)&d->sig_hup, daemon_close_cb);
+    uv_close((uv_handle_t *)&d->sig_usr1, daemon_close_cb);
+    uv_close((uv_handle_t *)&d->tick, daemon_close_cb);
+}
+
+static void
+daemon_stop(struct daemon *d, const char *why)
+{
+    if (d->stopping) {
+        return;
+    }
+    d->stopping = 1;
+    log_notice("%s: stopping inputs, finishing in-flight events", why);
+    for (size_t i = 0; i < d->ninputs; i++) {
+        struct daemon_input *di = &d->inputs[i];
+        if (!di->running) {
+            continue;
+        }
+        if (di->file != NULL) {
+            file_input_stop(di->file);
+        } else if (di->kafka != NULL) {
+            kafka_input_stop(di->kafka, daemon_kafka_stopped_cb, di);
+        }
+    }
+}
+
+/* SIGHUP: build config, rules and outputs beside the running ones; swap only if valid. */
+static void
+daemon_reload(struct daemon *d)
+{
+    struct errlist errs = {0};
+    struct conf *conf = NULL;
+    struct ruleset *rs = NULL;
+    struct output_set *os = NULL;
+    struct ruleset_opts ro;
+
+    log_notice("SIGHUP: reloading %s", d->conf_path);
+    if (conf_load(d->conf_path, &conf, &errs) != 0) {
+        goto refused;
+    }
+    ro = daemon_rule_opts(conf);
+    if (ruleset_load((const char *const *)conf->rules, conf->nrules, &ro, &rs, &errs) != 0 ||
+        errs.n > 0) {
+        goto refused;
+    }
+    if (output_set_new(conf, d->plugins, 0, &os, &errs) != 0) {
+        goto refused;
+    }
+    if (conf->ninputs != d->boot_conf->ninputs) {
+        log_warn("reload: the inputs changed; restart kizunad to apply input changes");
+    }
+    pipeline_flush(d->pipe);
+    pipeline_set_conf(d->pipe, conf);
+    pipeline_set_ruleset(d->pipe, rs);
+    pipeline_set_outputs(d->pipe, os);
+    output_set_free(d->outputs);
+    ruleset_free(d->rs);
+    if (d->conf != d->boot_conf) {
+        conf_free(d->conf);
+    }
+    d->conf = conf;
+    d->rs = rs;
+    d->outputs = os;
+    deadletter_reopen(d->dl);
+    log_set_level(conf->log_level);
+    log_notice("reload done: %zu rules active", ruleset_count(rs));
+    errlist_free(&errs);
+    return;
+
+refused:
+    for (size_t i = 0; i < errs.n; i++) {
+        log_err("reload: %s", errs.msgs[i]);
+    }
+    log_err("reload refused (%zu problems); still running the previous config and %zu rules",
+            errs.n, d->rs ? ruleset_count(d->rs) : (size_t)0);
+    output_set_free(os);
+    ruleset_free(rs);
+    conf_free(conf);
+    errlist_free(&errs);
+}
+
+static void
+daemon_signal_cb(uv_signal_t *h, int signum)
+{
+    struct daemon *d = h->data;
+
+    switch (signum) {
+    case SIGTERM:
+        daemon_stop(d, "SIGTERM");
+        break;
+    case SIGINT:
+        daemon_stop(d, "SIGINT");
+        break;
+    case SIGHUP:
+        if (!d->stopping) {
+            daemon_reload(d);
+        }
+        break;
+    case SIGUSR1:
+        daemon_log_stats(d, "SIGUSR1");
+        break;
+    }
+}
+
+static void
+daemon_tick_cb(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+
+    pipeline_tick(d->pipe);
+    pipeline_flush(d->pipe);
+}
+
+static int
+daemon_start_inputs(struct daemon *d)
+{
+    const struct conf *conf = d->boot_conf;
+    char err[1024];
+
+    d->inputs = xcalloc(conf->ninputs, sizeof(*d->inputs));
+    d->ninputs = conf->ninputs;
+    d->finite = 1;
+    for (size_t i = 0; i < conf->ninputs; i++) {
+        const struct conf_input *ci = &conf->inputs[i];
+        struct daemon_input *di = &d->inputs[i];
+
+        di->d = d;
+        di->index = (uint32_t)i;
+        if (ci->type == INPUT_KAFKA) {
+            struct kafka_input_conf kc = {0};
+
+            d->finite = 0;
+            kc.name = ci->name;
+            kc.brokers = ci->brokers;
+            kc.embedded_partitions = (int)ci->partitions;
+            kc.topics = (const char *const *)ci->topics;
+            kc.ntopics = ci->ntopics;
+            kc.group = ci->group;
+            kc.props = (const char *const *)ci->props;
+            kc.nprops = ci->nprops;
+            kc.input_index = (uint32_t)i;
+            kc.commit_interval_ms = ci->commit_interval_ms;
+            if (kafka_input_new(d->loop, &kc, daemon_kafka_record_cb, di, &di->kafka, err,
+                                sizeof(err)) != 0) {
+                log_err("input %zu (%s): %s", i, ci->name, err);
+                return -1;
+            }
+        } else {
+            if (file_input_new(d->loop, ci, (uint32_t)i, d->pipe, conf->max_event_bytes,
+                               daemon_file_done_cb, di, &di->file, err, sizeof(err)) != 0) {
+                log_err("input %zu: %s", i, err);
+                return -1;
+            }
+            if (ci->follow) {
+                d->finite = 0;
+            }
+        }
+    }
+    for (size_t i = 0; i < d->ninputs; i++) {
+        struct daemon_input *di = &d->inputs[i];
+        di->running = 1;
+        d->running++;
+    }
+    for (size_t i = 0; i < d->ninputs; i++) {
+        struct daemon_input *di = &d->inputs[i];
+        if (di->file != NULL) {
+            file_input_start(di->file);
+        } else if (kafka_input_start(di->kafka) != 0) {
+            log_err("input %zu (%s): could not start the Kafka consumer", i,
+                    conf->inputs[i].name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void
+daemon_free(struct daemon *d)
+{
+    for (size_t i = 0; i < d->ninputs; i++) {
+        file_input_free(d->inputs[i].file);
+        kafka_input_free(d->inputs[i].kafka);
+    }
+    if (d->loop != NULL) {
+        uv_run(d->loop, UV_RUN_DEFAULT); /* let close callbacks run */
+    }
+    free(d->inputs);
+    pipeline_free(d->pipe);
+    output_set_free(d->outputs);
+    ruleset_free(d->rs);
+    deadletter_close(d->dl);
+    plugin_registry_free(d->plugins);
+    if (d->conf != d->boot_conf) {
+        conf_free(d->conf);
+    }
+    conf_free(d->boot_conf);
+}
+
+/* Load everything the daemon needs; with check_only, report every problem and stop. */
+static int
+daemon_load(struct daemon *d, int check_only)
+{
+    struct errlist errs = {0};
+    struct ruleset_opts ro;
+    char *dir = NULL;
+    int r = -1;
+
+    if (conf_load(d->conf_path, &d->boot_conf, &errs) != 0 &&
+        (!check_only || d->boot_conf == NULL)) {
+        daemon_print_errors(&errs);
+        goto out;
+    }
+    d->conf = d->boot_conf;
+    if (!check_only) {
+        log_set_level(d->conf->log_level);
+        log_set_target(d->conf->log_syslog ? LOG_TARGET_SYSLOG : LOG_TARGET_STDERR,
+                       d->conf->log_json);
+    }
+    ro = daemon_rule_opts(d->conf);
+    if (ruleset_load((const char *const *)d->conf->rules, d->conf->nrules, &ro, &d->rs,
+                     &errs) != 0) {
+        d->rs = NULL;
+    }
+    dir = daemon_plugin_dir(d->conf);
+    d->plugins = plugin_registry_new(dir);
+    output_set_new(d->conf, d->plugins, check_only, &d->outputs, &errs);
+    if (check_only) {
+        daemon_print_errors(&errs);
+        if (errs.n == 0) {
+            printf("%s: OK (%zu inputs, %zu rules, %zu outputs)\n", d->conf_path,
+                   d->conf->ninputs, d->rs ? ruleset_count(d->rs) : (size_t)0,
+                   d->conf->noutputs);
+            r = 0;
+        }
+        goto out;
+    }
+    /* Rule errors do not stop the good rules; output errors do stop the start. */
+    for (size_t i = 0; i < errs.n; i++) {
+        log_err("%s", errs.msgs[i]);
+    }
+    if (d->outputs == NULL || d->rs == NULL) {
+        log_err("cannot start: %s", d->rs == NULL ? "no rule set" : "outputs not usable");
+        goto out;
+    }
+    if (errs.n > 0) {
+        log_warn("%zu problems in the configuration; starting with %zu valid rules", errs.n,
+                 ruleset_count(d->rs));
+    }
+    r = 0;
+out:
+    free(dir);
+    errlist_free(&errs);
+    return r;
+}
+
+static int
+daemon_run(struct daemon *d)
+{
+    char err[512];
+
+    d->loop = uv_default_loop();
+    if (deadletter_open(d->conf->dead_letter_path, &d->dl, err, sizeof(err)) != 0) {
+        log_err("dead_letter: %s", err);
+        return 1;
+    }
+    d->pipe = pipeline_new(d->conf, d->dl);
+    pipeline_set_ruleset(d->pipe, d->rs);
+    pipeline_set_outputs(d->pipe, d->outputs);
+
+    uv_signal_init(d->loop, &d->sig_term);
+    uv_signal_init(d->loop, &d->sig_int);
+    uv_signal_init(d->loop, &d->sig_hup);
+    uv_signal_init(d->loop, &d->sig_usr1);
+    d->sig_term.data = d->sig_int.data = d->sig_hup.data = d->sig_usr1.data = d;
+    uv_signal_start(&d->sig_term, daemon_signal_cb, SIGTERM);
+    uv_signal_start(&d->sig_int, daemon_signal_cb, SIGINT);
+    uv_signal_start(&d->sig_hup, daemon_signal_cb, SIGHUP);
+    uv_signal_start(&d->sig_usr1, daemon_signal_cb, SIGUSR1);
+    uv_timer_init(d->loop, &d->tick);
+    d->tick.data = d;
+    uv_timer_start(&d->tick, daemon_tick_cb, 1000, 1000);
+    uv_unref((uv_handle_t *)&d->tick);
+
+    log_info("kizunad %s started: %zu inputs, %zu rules, %zu outputs", KZ_VERSION,
+             d->conf->ninputs, ruleset_count(d->rs), d->conf->noutputs);
+    if (daemon_start_inputs(d) != 0) {
+        d->exit_code = 1;
+        daemon_stop(d, "start-up failed");
+    }
+    uv_run(d->loop, UV_RUN_DEFAULT);
+    return d->exit_code;
+}
+
+static int
+daemon_list_plugins(const char *conf_path)
+{
+    struct errlist errs = {0};
+    struct conf *conf = NULL;
+    struct plugin_registry *reg;
+    char *dir;
+    int r;
+
+    if (conf_path != NULL && conf_load(conf_path, &conf, &errs) != 0) {
+        daemon_print_errors(&errs);
+        errlist_free(&errs);
+        conf_free(conf);
+        return 1;
+    }
+    dir = daemon_plugin_dir(conf);
+    reg = plugin_registry_new(dir);
+    r = plugin_registry_load_all(reg, &errs);
+    printf("plugin directory: %s\n", dir);
+    for (size_t i = 0; i < plugin_registry_count(reg); i++) {
+        printf("\n");
+        plugin_describe(plugin_registry_get(reg, i), stdout);
+    }
+    daemon_print_errors(&errs);
+    plugin_registry_free(reg);
+    errlist_free(&errs);
+    conf_free(conf);
+    free(dir);
+    return r == 0 ? 0 : 1;
+}
 
 int
-main(void)
+main(int argc, char **argv)
 {
-    puts("kizunad " KZ_VERSION);
-    return 0;
+    enum { OPT_CHECK = 256, OPT_VERSION, OPT_TEST_RULES, OPT_FORMAT, OPT_LIST, OPT_REF };
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check-config", no_argument, NULL, OPT_CHECK},
+        {"test-rules", optional_argument, NULL, OPT_TEST_RULES},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"list-plugins", no_argument, NULL, OPT_LIST},
+        {"config-reference", no_argument, NULL, OPT_REF},
+        {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct daemon d = {0};
+    int check = 0, list = 0, test_rules = 0, verbose = 0, c, r;
+    const char *test_file = NULL, *format = NULL;
+
+    while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            d.conf_path = optarg;
+            break;
+        case OPT_CHECK:
+            check = 1;
+            break;
+        case OPT_TEST_RULES:
+            test_rules = 1;
+            if (optarg != NULL) {
+                test_file = optarg;
+            } else if (optind < argc && argv[optind][0] != '-') {
+                test_file = argv[optind++];
+            }
+            break;
+        case OPT_FORMAT:
+            format = optarg;
+            break;
+        case OPT_LIST:
+            list = 1;
+            break;
+        case OPT_REF:
+            conf_print_reference(stdout);
+            return 0;
+        case 'v':
+            verbose++;
+            break;
+        case OPT_VERSION:
+            printf("kizunad %s (plugin ABI %d.%d)\n", KZ_VERSION, KZ_ABI_MAJOR, KZ_ABI_MINOR);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (list) {
+        return daemon_list_plugins(d.conf_path);
+    }
+    if (d.conf_path == NULL) {
+        usage(stderr);
+        return 2;
+    }
+    if (test_rules) {
+        return test_rules_run(d.conf_path, test_file, format, verbose, stdout);
+    }
+    if (daemon_load(&d, check) != 0) {
+        daemon_free(&d);
+        return 1;
+    }
+    if (verbose) {
+        log_set_level(LOG_LVL_DEBUG);
+    }
+    if (check) {
+        daemon_free(&d);
+        return 0;
+    }
+    r = daemon_run(&d);
+    daemon_free(&d);
+    uv_loop_close(uv_default_loop());
+    return r;
 }

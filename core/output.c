@@ -65,16 +65,20 @@ output_set_new(const struct conf *conf, struct plugin_registry *reg, int check_o
 
         const char *const *host_keys =
             co->is_partner ? conf_partner_host_keys : conf_output_host_keys;
+        int col = co->entry ? co->entry->col : 1;
 
+        if (co->name == NULL || co->plugin == NULL) {
+            continue; /* already reported by conf_load() */
+        }
         if (co->is_partner) {
-            errlist_add(errs, conf->file, co->line, 1,
+            errlist_add(errs, conf->file, co->line, col,
                         "partner '%s': partner delivery is not available in this build",
                         co->name);
             r = -1;
             continue;
         }
         if (plugin_registry_load(reg, co->plugin, &p, err, sizeof(err)) != 0) {
-            errlist_add(errs, conf->file, co->line, 1, "output '%s': %s", co->name, err);
+            errlist_add(errs, conf->file, co->line, col, "output '%s': %s", co->name, err);
             r = -1;
             continue;
         }
@@ -96,7 +100,7 @@ output_set_new(const struct conf *conf, struct plugin_registry *reg, int check_o
         o->f = output_open_sink(co->path, err, sizeof(err));
         os->n++;
         if (o->f == NULL) {
-            errlist_add(errs, conf->file, co->line, 1, "output '%s': %s", co->name, err);
+            errlist_add(errs, conf->file, co->line, col, "output '%s': %s", co->name, err);
             r = -1;
         }
     }

@@ -36,6 +36,7 @@ struct pipeline {
     size_t nsources;
     int64_t clock;       /* the daemon's event-time clock (monotonic) */
     int64_t max_seen;    /* highest event time over all sources */
+    int late;            /* the event being processed is behind the clock */
     char reason[512];
 };
 
@@ -211,7 +212,9 @@ pipeline_match_cb(void *arg, const struct rule *rule, struct event *ev)
         pipeline_emit(p, a);
         alert_free(a);
     }
-    corr_engine_feed(p->corr, rule, ev);
+    if (!p->late || p->conf->late_policy == LATE_PROCESS) {
+        corr_engine_feed(p->corr, rule, ev);
+    }
 }
 
 int
@@ -245,23 +248,14 @@ pipeline_process(struct pipeline *p, const struct event_source *src, enum decode
     }
     p->stats.decoded++;
 
+    p->late = 0;
     if (ev->time_from_arrival) {
         p->stats.no_time++;
     } else {
         if (p->clock != INT64_MIN && ev->time_us < p->clock) {
+            /* Late: detection still alerts; the late policy decides about correlation. */
             p->stats.late++;
-            switch (p->conf->late_policy) {
-            case LATE_DROP:
-                return 0;
-            case LATE_DEAD_LETTER:
-                snprintf(p->reason, sizeof(p->reason),
-                         "late event: event time is %" PRId64 " us behind the watermark",
-                         p->clock - ev->time_us);
-                pipeline_dead_letter(p, src, p->reason, data, len);
-                return 0;
-            case LATE_PROCESS:
-                break;
-            }
+            p->late = 1;
         }
         sc = pipeline_source(p, src->input, src->partition);
         sc->last_wall = wall;
@@ -275,6 +269,12 @@ pipeline_process(struct pipeline *p, const struct event_source *src, enum decode
 
     if (p->rs != NULL) {
         ruleset_match(p->rs, ev, pipeline_match_cb, p);
+    }
+    if (p->late && p->conf->late_policy == LATE_DEAD_LETTER) {
+        snprintf(p->reason, sizeof(p->reason),
+                 "late event: %" PRId64 " us behind the watermark; not correlated",
+                 p->clock - ev->time_us);
+        pipeline_dead_letter(p, src, p->reason, data, len);
     }
     if (!ev->time_from_arrival) {
         pipeline_update_clock(p, wall);

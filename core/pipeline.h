@@ -34,7 +34,10 @@ struct pipeline_stats {
     uint64_t decoded;
     uint64_t dead_lettered;
     uint64_t no_time;      /* events stamped with their arrival time */
-    uint64_t late;         /* events older than the watermark */
+    uint64_t late;         /* events older than the watermark: they still raise detection
+                              alerts; time.late_events decides whether correlations see
+                              them (process), not (drop), or not and a copy goes to the
+                              dead-letter sink (dead_letter) */
     uint64_t rule_matches; /* (event, detection rule) matches */
     uint64_t alerts;       /* alerts handed to the outputs */
 };

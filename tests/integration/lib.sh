@@ -53,18 +53,37 @@ start_kizunad() {
     KZ_PID=$!
     KZ_PIDS="$KZ_PIDS $KZ_PID"
 }
-# wait_exit PID SECONDS: wait for the process to exit; prints its status, or "timeout".
+# wait_exit PID SECONDS: wait for our child to exit; sets EXIT_STATUS to its status, or
+# "timeout". (Not for use in $(...): a subshell cannot wait for the parent's children.)
+# A child that exited stays a zombie until waited for, and kill -0 still succeeds on it.
+running() { st=$(ps -o stat= -p "$1" 2>/dev/null); [ -n "$st" ] && [ "${st#Z}" = "$st" ]; }
+not_running() { ! running "$1"; }
 wait_exit() {
-    if wait_for "$2" sh -c "! kill -0 $1 2>/dev/null"; then
-        wait "$1" 2>/dev/null; echo $?
+    if wait_for "$2" not_running "$1"; then
+        wait "$1" 2>/dev/null; EXIT_STATUS=$?
     else
-        echo timeout
+        EXIT_STATUS=timeout
     fi
 }
-# json_field FILE FIELD: the values of a top-level key in a JSON-lines file, one per line.
+# json_field FILE FIELD: the values of a field (dotted path into nested objects, e.g.
+# rule.id) in a JSON-lines file, one per line ("" when absent).
 json_field() {
-    python3 -c 'import json,sys
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+def get(o, parts):
+    # ECS keys may be nested objects or flat dotted keys: try both, shortest key first.
+    for i in range(1, len(parts) + 1):
+        key = ".".join(parts[:i])
+        if key not in o: continue
+        if i == len(parts): return o[key]
+        if isinstance(o[key], dict):
+            v = get(o[key], parts[i:])
+            if v is not None: return v
+    return None
 for l in open(sys.argv[1]):
-    l=l.strip()
-    if l: v=json.loads(l).get(sys.argv[2]); print("" if v is None else v)' "$1" "$2"
+    l = l.strip()
+    if l:
+        v = get(json.loads(l), sys.argv[2].split("."))
+        print("" if v is None else v)
+PY
 }

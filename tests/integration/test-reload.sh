@@ -46,6 +46,7 @@ wait_for 10 at_least_lines "$T/alerts.ndjson" 3; ok $? "the new rule alerts"
 is "$(json_field "$T/alerts.ndjson" rule.id | tr '\n' ' ')" "alpha alpha beta " "the removed rule no longer alerts"
 
 kill -TERM "$KZ_PID"
-is "$(wait_exit "$KZ_PID" 10)" 0 "SIGTERM exits 0"
+wait_exit "$KZ_PID" 10
+is "$EXIT_STATUS" 0 "SIGTERM exits 0"
 grep -q 'records=4 ' "$T/kz.log"; ok $? "all four lines were read, none lost across reloads"
 done_testing

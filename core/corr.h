@@ -35,8 +35,15 @@ typedef void (*corr_alert_cb)(void *arg, struct alert *alert);
 
 struct corr_opts {
     int64_t allowed_lateness_us;   /* watermark = highest event time - this */
-    uint64_t max_groups_per_rule;  /* 0: default */
-    uint64_t max_groups_total;     /* 0: default */
+    uint64_t max_groups_per_rule;  /* 0: default (1,000,000) */
+    uint64_t max_groups_total;     /* 0: default (4,000,000) */
+    /* Appended after 0.1 (zero keeps the old behaviour): */
+    int auto_watermark;            /* 1: the engine advances its own clock to the highest
+                                      event time fed minus allowed_lateness (one source,
+                                      tests, benchmarks); 0: only corr_engine_advance() */
+    int process_late;              /* 1: a late event is still correlated, at the watermark
+                                      (policy "process"); 0: it is only counted */
+    uint64_t max_pending_bytes;    /* bound of the reorder buffer; 0: default (64 MiB) */
 };
 
 struct corr_engine;
@@ -48,11 +55,48 @@ void corr_engine_free(struct corr_engine *eng);
  * unchanged is kept; the rest is dropped and logged. rs must outlive its use.
  */
 void corr_engine_set_ruleset(struct corr_engine *eng, const struct ruleset *rs);
-/* One detection-rule match (called from the ruleset_match callback, in arrival order). */
-void corr_engine_feed(struct corr_engine *eng, const struct rule *rule, const struct event *ev);
+/*
+ * One rule match (called from the ruleset_match callback, in arrival order). The engine
+ * copies what it needs; ev is not kept. An event whose time is at or above the watermark
+ * waits in a bounded reorder buffer until the watermark passes it, so events within the
+ * allowed lateness are correlated in event-time order whatever order they arrived in.
+ * Returns 0, or 1 when the event is late (below the watermark): it is counted and, unless
+ * opts.process_late, not correlated; the caller applies its late-event policy.
+ */
+int corr_engine_feed(struct corr_engine *eng, const struct rule *rule, const struct event *ev);
 /* The event-time clock moved to watermark_us: expire windows, fire absence alerts. */
 void corr_engine_advance(struct corr_engine *eng, int64_t watermark_us);
-/* Write the live state as JSON (for --dump-state and SIGUSR1). */
+/* Write the live state as JSON (for --dump-state and SIGUSR1); format in CORRELATION.md. */
 int corr_engine_dump(const struct corr_engine *eng, FILE *out);
+
+/*
+ * Like corr_engine_set_ruleset() for a plain array of rules (rules[i]->index == i), already
+ * linked with corr_rules_link(). The array is copied; the rules must outlive their use.
+ */
+void corr_engine_set_rules(struct corr_engine *eng, const struct rule *const *rules, size_t n);
+/* End of input: advance the clock to the highest event time fed (no further). */
+void corr_engine_finish(struct corr_engine *eng);
+/* The engine's event-time clock (INT64_MIN before the first advance). */
+int64_t corr_engine_watermark(const struct corr_engine *eng);
+
+struct corr_stats {
+    uint64_t fed;              /* matches fed for rules some correlation references */
+    uint64_t late;             /* of those, below the watermark */
+    uint64_t late_processed;   /* late ones correlated anyway (opts.process_late) */
+    uint64_t pending;          /* events waiting in the reorder buffer now */
+    uint64_t pending_bytes;
+    uint64_t forced;           /* released early because the reorder buffer was full */
+    uint64_t skipped;          /* events lacking a group-by or value field */
+    uint64_t absorbed;         /* events that fell in a suppression period */
+    uint64_t alerts;           /* alerts raised */
+    uint64_t alerts_delivered; /* of those, handed to the callback (rule->generate) */
+    uint64_t reload_dropped;   /* pending events whose rule vanished on reload */
+    uint64_t groups;           /* live groups */
+    uint64_t expired;
+    uint64_t evicted;          /* groups dropped early at a limit */
+    uint64_t truncated;        /* entries dropped early from a full group */
+    uint64_t state_bytes;      /* memory held by the state store */
+};
+void corr_engine_get_stats(const struct corr_engine *eng, struct corr_stats *out);
 
 #endif

@@ -1,0 +1,881 @@
+/*
+ * The correlation engine: routes rule matches to the correlations that reference the rule,
+ * keeps them in event-time order with a reorder buffer released by the watermark, runs the
+ * state store's timers (window close, absence) in the same order, turns decisions into
+ * alerts, feeds alerts to the correlations that reference correlations (chaining), keeps
+ * state across reloads for unchanged rules, and dumps the live state. One engine belongs to
+ * the loop thread; nothing here reads the wall clock (docs/CORRELATION.md).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "corr-int.h"
+#include "log.h"
+#include "timeutil.h"
+#include "xmalloc.h"
+
+#define CORR_DEFAULT_PENDING_BYTES (UINT64_C(64) << 20)
+#define CORR_LOG_EVERY_US INT64_C(60000000)
+#define CORR_CHAIN_MAX_FIELDS 4096
+
+/* A match waiting for the watermark: a compact copy of the event's fields and source. */
+struct corr_pending {
+    int64_t time_us;
+    uint64_t seq;
+    const struct rule *rule;
+    struct event_source src;
+    size_t size;
+    uint32_t nfields;
+    struct event_field fields[]; /* followed by the names and values */
+};
+
+/* A rule feeds reference `ref` of live correlation `corr`. */
+struct corr_target {
+    uint32_t corr;
+    uint32_t ref;
+};
+
+/* A correlation rule of the current rule set. */
+struct corr_live {
+    const struct rule *rule;
+    const struct corr_rule *cr;
+    uint32_t slot;
+    char *chain_src; /* source name of the events its alerts become for chained rules */
+    uint64_t alerts;
+    uint64_t skipped;
+};
+
+/* A state slot: which rule (id and definition hash) its state belongs to. */
+struct corr_slot {
+    char *id;
+    char hash[17];
+    int used;
+    uint32_t live; /* index in eng->live */
+};
+
+struct corr_engine {
+    struct corr_opts opts;
+    corr_alert_cb cb;
+    void *arg;
+    struct state_store *st;
+
+    const struct rule **rules;
+    size_t nrules;
+    struct corr_live *live;
+    size_t nlive;
+    uint32_t *tstart; /* targets of rule i: targets[tstart[i] .. tstart[i + 1]) */
+    struct corr_target *targets;
+    struct corr_slot *slots;
+    size_t nslots;
+
+    int64_t wm;
+    int64_t max_seen;
+    uint64_t seq;
+    struct corr_pending **heap;
+    size_t nheap;
+    size_t heapcap;
+
+    struct buf key;
+    struct buf val;
+    struct event *chain; /* one event per chaining depth */
+    size_t nchain;
+    size_t depth;
+
+    struct corr_stats stats;
+    int64_t forced_log_us;
+    int forced_logged;
+};
+
+/* --- the reorder buffer: a binary heap on (time, arrival) --- */
+
+static int
+corr_pending_before(const struct corr_pending *a, const struct corr_pending *b)
+{
+    return a->time_us < b->time_us || (a->time_us == b->time_us && a->seq < b->seq);
+}
+
+static void
+corr_heap_up(struct corr_engine *eng, size_t i)
+{
+    struct corr_pending *p = eng->heap[i];
+
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!corr_pending_before(p, eng->heap[parent])) {
+            break;
+        }
+        eng->heap[i] = eng->heap[parent];
+        i = parent;
+    }
+    eng->heap[i] = p;
+}
+
+static void
+corr_heap_down(struct corr_engine *eng, size_t i)
+{
+    struct corr_pending *p = eng->heap[i];
+
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= eng->nheap) {
+            break;
+        }
+        if (c + 1 < eng->nheap && corr_pending_before(eng->heap[c + 1], eng->heap[c])) {
+            c++;
+        }
+        if (!corr_pending_before(eng->heap[c], p)) {
+            break;
+        }
+        eng->heap[i] = eng->heap[c];
+        i = c;
+    }
+    eng->heap[i] = p;
+}
+
+static struct corr_pending *
+corr_heap_pop(struct corr_engine *eng)
+{
+    struct corr_pending *top = eng->heap[0];
+
+    eng->nheap--;
+    if (eng->nheap > 0) {
+        eng->heap[0] = eng->heap[eng->nheap];
+        corr_heap_down(eng, 0);
+    }
+    eng->stats.pending = eng->nheap;
+    eng->stats.pending_bytes -= top->size;
+    return top;
+}
+
+static void
+corr_heap_push(struct corr_engine *eng, const struct rule *rule, const struct event *ev)
+{
+    size_t size = sizeof(struct corr_pending) + ev->nfields * sizeof(struct event_field);
+    size_t srclen = ev->src.name != NULL ? strlen(ev->src.name) + 1 : 0;
+    struct corr_pending *p;
+    char *data;
+
+    for (uint32_t i = 0; i < ev->nfields; i++) {
+        size += ev->fields[i].name_len + 1 + ev->fields[i].value_len + 1;
+    }
+    size += srclen;
+    p = xmalloc(size);
+    p->time_us = ev->time_us;
+    p->seq = eng->seq++;
+    p->rule = rule;
+    p->src = ev->src;
+    p->size = size;
+    p->nfields = ev->nfields;
+    data = (char *)&p->fields[ev->nfields];
+    for (uint32_t i = 0; i < ev->nfields; i++) {
+        const struct event_field *f = &ev->fields[i];
+        struct event_field *c = &p->fields[i];
+        *c = *f;
+        memcpy(data, f->name, f->name_len);
+        data[f->name_len] = '\0';
+        c->name = data;
+        data += f->name_len + 1;
+        memcpy(data, f->value, f->value_len);
+        data[f->value_len] = '\0';
+        c->value = data;
+        data += f->value_len + 1;
+    }
+    if (srclen > 0) {
+        memcpy(data, ev->src.name, srclen);
+        p->src.name = data;
+    }
+    if (eng->nheap == eng->heapcap) {
+        eng->heapcap = eng->heapcap ? eng->heapcap * 2 : 256;
+        eng->heap = xreallocarray(eng->heap, eng->heapcap, sizeof(*eng->heap));
+    }
+    eng->heap[eng->nheap++] = p;
+    corr_heap_up(eng, eng->nheap - 1);
+    eng->stats.pending = eng->nheap;
+    eng->stats.pending_bytes += size;
+}
+
+/* --- routing --- */
+
+/* The targets of rule, as [*first, *end). Returns 0 when the rule feeds nothing. */
+static int
+corr_engine_targets(const struct corr_engine *eng, const struct rule *rule, uint32_t *first,
+                    uint32_t *end)
+{
+    uint32_t i = rule->index;
+
+    if (i >= eng->nrules || eng->rules[i] != rule) {
+        return 0;
+    }
+    *first = eng->tstart[i];
+    *end = eng->tstart[i + 1];
+    return *first < *end;
+}
+
+static void corr_engine_process(struct corr_engine *eng, const struct rule *rule,
+                                const struct event *ev, int64_t t);
+
+static void
+corr_engine_source(struct buf *b, const struct state_ref *ref)
+{
+    buf_reset(b);
+    if (ref->source == NULL) {
+        buf_puts(b, "unknown");
+    } else if (ref->partition >= 0) {
+        buf_printf(b, "%s/%" PRId32 "/%" PRId64, ref->source, ref->partition, ref->pos);
+    } else if (ref->pos > 0) {
+        buf_printf(b, "%s:%" PRId64, ref->source, ref->pos);
+    } else {
+        buf_puts(b, ref->source);
+    }
+}
+
+static void
+corr_engine_evidence(struct corr_engine *eng, struct alert *a, const struct corr_live *live,
+                     const struct state_result *res)
+{
+    const struct corr_rule *cr = live->cr;
+    struct buf b = {0};
+    char when[32];
+
+    for (size_t i = 0; i < res->nev; i++) {
+        const struct state_evidence *e = &res->ev[i];
+        struct alert_fields *fl = alert_add_evidence(a);
+        size_t n;
+        if (fl == NULL) {
+            break;
+        }
+        corr_engine_source(&b, &e->ref);
+        alert_fields_add(fl, "source", 6, b.data, b.len);
+        n = time_format_rfc3339(e->time_us, when);
+        alert_fields_add(fl, F_TIMESTAMP, sizeof(F_TIMESTAMP) - 1, when, n);
+        for (size_t g = 0; g < a->group.n; g++) {
+            const struct alert_field *f = &a->group.v[g];
+            alert_fields_add(fl, f->name, f->name_len, f->value, f->value_len);
+        }
+        if (cr->value_label != NULL && e->val != NULL) {
+            alert_fields_add(fl, cr->value_label, strlen(cr->value_label), e->val, e->val_len);
+        } else if (cr->value_label != NULL && e->has_num) {
+            buf_reset(&b);
+            buf_printf(&b, "%.17g", e->num);
+            alert_fields_add(fl, cr->value_label, strlen(cr->value_label), b.data, b.len);
+        }
+        if (cr->spec.kind != STATE_WINDOW && cr->value_label == NULL && e->step < cr->nrefs) {
+            const char *id = cr->refs[e->step].id;
+            alert_fields_add(fl, "rule.id", 7, id, strlen(id));
+        }
+    }
+    buf_free(&b);
+    (void)eng;
+}
+
+/* Make the alert a decision describes, deliver it, and feed it to chained correlations. */
+static void
+corr_engine_alert(struct corr_engine *eng, struct corr_live *live, const struct state_result *res,
+                  const struct event *ev)
+{
+    const struct corr_rule *cr = live->cr;
+    struct alert *a = alert_new(live->rule);
+    uint32_t first, end;
+
+    a->corr_type = cr->type->name;
+    a->time_us = res->time_us;
+    a->first_us = res->first_us;
+    a->last_us = res->last_us;
+    a->count = res->count;
+    a->has_value = res->has_value;
+    a->value = res->value;
+    corr_key_split(&a->group, res->key, res->key_len, cr->group_by, cr->ngroup);
+    if (ev != NULL) {
+        alert_fields_from_event(&a->fields, ev);
+    } else {
+        for (size_t g = 0; g < a->group.n; g++) {
+            const struct alert_field *f = &a->group.v[g];
+            alert_fields_add(&a->fields, f->name, f->name_len, f->value, f->value_len);
+        }
+    }
+    corr_engine_evidence(eng, a, live, res);
+    alert_compute_id(a, res->key, res->window_start_us);
+    live->alerts++;
+    eng->stats.alerts++;
+    if (live->rule->generate && eng->cb != NULL) {
+        eng->stats.alerts_delivered++;
+        eng->cb(eng->arg, a);
+    }
+
+    /* Chaining: the alert is an event for the correlations that reference this one. */
+    if (corr_engine_targets(eng, live->rule, &first, &end) && eng->depth < eng->nchain) {
+        struct event *cev = &eng->chain[eng->depth];
+        char count[24];
+        event_reset(cev);
+        cev->max_fields = CORR_CHAIN_MAX_FIELDS;
+        cev->time_us = a->time_us;
+        cev->src.name = live->chain_src;
+        cev->src.partition = -1;
+        for (size_t i = 0; i < a->fields.n; i++) {
+            const struct alert_field *f = &a->fields.v[i];
+            event_add_copy(cev, f->name, f->name_len, f->value, f->value_len);
+        }
+        for (size_t i = 0; i < a->group.n; i++) {
+            const struct alert_field *f = &a->group.v[i];
+            event_set(cev, event_strdup(cev, f->name, f->name_len), f->name_len,
+                      event_strdup(cev, f->value, f->value_len), f->value_len);
+        }
+        event_add_copy(cev, "kizuna.alert_id", 15, a->id, strlen(a->id));
+        event_add_copy(cev, "kizuna.alert.rule", 17, live->rule->id, strlen(live->rule->id));
+        snprintf(count, sizeof(count), "%" PRIu64, a->count);
+        event_add_copy(cev, "kizuna.alert.count", 18, count, strlen(count));
+        eng->depth++;
+        corr_engine_process(eng, live->rule, cev, a->time_us);
+        eng->depth--;
+    }
+    alert_free(a);
+}
+
+/* Correlate one match at event time t (normally ev->time_us; the watermark for late ones). */
+static void
+corr_engine_process(struct corr_engine *eng, const struct rule *rule, const struct event *ev,
+                    int64_t t)
+{
+    uint32_t first, end;
+
+    if (!corr_engine_targets(eng, rule, &first, &end)) {
+        return;
+    }
+    for (uint32_t i = first; i < end; i++) {
+        const struct corr_target *tg = &eng->targets[i];
+        struct corr_live *live = &eng->live[tg->corr];
+        const struct corr_rule *cr = live->cr;
+        struct state_input in;
+        struct state_result res;
+        struct corr_feed_ctx ctx;
+        int rc;
+
+        if (corr_key_build(&eng->key, ev, cr->refs[tg->ref].group, cr->ngroup) != 0) {
+            live->skipped++;
+            eng->stats.skipped++;
+            continue;
+        }
+        memset(&in, 0, sizeof(in));
+        in.time_us = t;
+        in.ref.source = ev->src.name;
+        in.ref.partition = ev->src.partition;
+        in.ref.pos = ev->src.partition >= 0 ? ev->src.offset : (int64_t)ev->src.line;
+        ctx.st = eng->st;
+        ctx.slot = live->slot;
+        ctx.cr = cr;
+        ctx.ref = tg->ref;
+        ctx.key = eng->key.data;
+        ctx.key_len = eng->key.len;
+        ctx.ev = ev;
+        ctx.scratch = &eng->val;
+        rc = cr->type->feed(&ctx, &in, &res);
+        if (rc == 1) {
+            live->skipped++;
+            eng->stats.skipped++;
+            continue;
+        }
+        if (rc < 0) {
+            log_err("correlation rule %s: state store operation failed", live->rule->id);
+            continue;
+        }
+        if (res.absorbed) {
+            eng->stats.absorbed++;
+        }
+        if (res.fired) {
+            corr_engine_alert(eng, live, &res, ev);
+        }
+    }
+}
+
+static void
+corr_engine_process_pending(struct corr_engine *eng, struct corr_pending *p)
+{
+    struct event view;
+
+    memset(&view, 0, sizeof(view));
+    view.src = p->src;
+    view.time_us = p->time_us;
+    view.fields = p->fields;
+    view.nfields = p->nfields;
+    view.fields_cap = p->nfields;
+    view.max_fields = p->nfields;
+    corr_engine_process(eng, p->rule, &view, p->time_us);
+}
+
+/* Fire one due timer (deadline <= upto); 0 when none is due. */
+static int
+corr_engine_fire(struct corr_engine *eng, int64_t upto)
+{
+    struct state_result res;
+
+    if (state_fire_due(eng->st, upto, &res) != 1) {
+        return 0;
+    }
+    if (res.absorbed) {
+        eng->stats.absorbed++;
+    }
+    if (res.fired && res.slot < eng->nslots && eng->slots[res.slot].used) {
+        corr_engine_alert(eng, &eng->live[eng->slots[res.slot].live], &res, NULL);
+    }
+    return 1;
+}
+
+/*
+ * Release everything the watermark allows, in event-time order: pending events and timers;
+ * a timer at d goes before events at d (a window [s, s + T) does not hold s + T).
+ */
+static void
+corr_engine_run(struct corr_engine *eng)
+{
+    for (;;) {
+        int64_t d = state_next_due(eng->st);
+        struct corr_pending *p = eng->nheap > 0 ? eng->heap[0] : NULL;
+        if (p != NULL && p->time_us <= eng->wm && p->time_us < d) {
+            p = corr_heap_pop(eng);
+            corr_engine_process_pending(eng, p);
+            free(p);
+        } else if (d <= eng->wm) {
+            corr_engine_fire(eng, eng->wm);
+        } else {
+            break;
+        }
+    }
+}
+
+/* The reorder buffer is full: release its oldest events early, moving the clock. */
+static void
+corr_engine_bound_pending(struct corr_engine *eng)
+{
+    while (eng->stats.pending_bytes > eng->opts.max_pending_bytes && eng->nheap > 0) {
+        int64_t t = eng->heap[0]->time_us;
+        eng->stats.forced++;
+        if (!eng->forced_logged || t - eng->forced_log_us >= CORR_LOG_EVERY_US) {
+            log_warn("correlation: reorder buffer full (%" PRIu64 " bytes, %zu events): the "
+                     "event clock is moved to %" PRId64 " early; later events below it count "
+                     "as late (%" PRIu64 " released early so far)",
+                     eng->stats.pending_bytes, eng->nheap, t, eng->stats.forced);
+            eng->forced_logged = 1;
+            eng->forced_log_us = t;
+        }
+        if (t > eng->wm) {
+            eng->wm = t;
+        }
+        corr_engine_run(eng);
+    }
+}
+
+int
+corr_engine_feed(struct corr_engine *eng, const struct rule *rule, const struct event *ev)
+{
+    uint32_t first, end;
+    int64_t t = ev->time_us, wm;
+
+    if (!corr_engine_targets(eng, rule, &first, &end)) {
+        return 0;
+    }
+    eng->stats.fed++;
+    if (t < eng->wm) {
+        eng->stats.late++;
+        if (!eng->opts.process_late) {
+            return 1;
+        }
+        eng->stats.late_processed++;
+        corr_engine_process(eng, rule, ev, eng->wm);
+        return 1;
+    }
+    if (t > eng->max_seen) {
+        eng->max_seen = t;
+    }
+    wm = eng->wm;
+    if (eng->opts.auto_watermark && eng->max_seen - eng->opts.allowed_lateness_us > wm) {
+        wm = eng->max_seen - eng->opts.allowed_lateness_us;
+    }
+    if (t <= wm && (eng->nheap == 0 || eng->heap[0]->time_us > t)) {
+        /* Nothing pending before it: correlate now, after the timers due by then. */
+        while (corr_engine_fire(eng, t)) {
+        }
+        corr_engine_process(eng, rule, ev, t);
+        if (wm > eng->wm) {
+            eng->wm = wm;
+            corr_engine_run(eng);
+            state_expire(eng->st, eng->wm);
+        }
+        return 0;
+    }
+    corr_heap_push(eng, rule, ev);
+    if (wm > eng->wm) {
+        eng->wm = wm;
+        corr_engine_run(eng);
+        state_expire(eng->st, eng->wm);
+    }
+    corr_engine_bound_pending(eng);
+    return 0;
+}
+
+void
+corr_engine_advance(struct corr_engine *eng, int64_t watermark_us)
+{
+    if (watermark_us <= eng->wm) {
+        return;
+    }
+    eng->wm = watermark_us;
+    corr_engine_run(eng);
+    state_expire(eng->st, eng->wm);
+}
+
+void
+corr_engine_finish(struct corr_engine *eng)
+{
+    if (eng->max_seen != INT64_MIN) {
+        corr_engine_advance(eng, eng->max_seen);
+    }
+}
+
+int64_t
+corr_engine_watermark(const struct corr_engine *eng)
+{
+    return eng->wm;
+}
+
+/* --- lifecycle and reload --- */
+
+struct corr_engine *
+corr_engine_new(const struct corr_opts *opts, corr_alert_cb cb, void *arg)
+{
+    struct corr_engine *eng = xcalloc(1, sizeof(*eng));
+    struct state_limits lim = {0};
+
+    if (opts != NULL) {
+        eng->opts = *opts;
+    }
+    if (eng->opts.allowed_lateness_us < 0) {
+        eng->opts.allowed_lateness_us = 0;
+    }
+    if (eng->opts.max_pending_bytes == 0) {
+        eng->opts.max_pending_bytes = CORR_DEFAULT_PENDING_BYTES;
+    }
+    lim.max_groups_per_slot = eng->opts.max_groups_per_rule;
+    lim.max_groups_total = eng->opts.max_groups_total;
+    eng->st = state_memory_new(&lim);
+    eng->cb = cb;
+    eng->arg = arg;
+    eng->wm = INT64_MIN;
+    eng->max_seen = INT64_MIN;
+    eng->tstart = xcalloc(1, sizeof(*eng->tstart));
+    return eng;
+}
+
+static void
+corr_engine_free_live(struct corr_engine *eng)
+{
+    for (size_t i = 0; i < eng->nlive; i++) {
+        free(eng->live[i].chain_src);
+    }
+    free(eng->live);
+    eng->live = NULL;
+    eng->nlive = 0;
+}
+
+void
+corr_engine_free(struct corr_engine *eng)
+{
+    if (eng == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < eng->nheap; i++) {
+        free(eng->heap[i]);
+    }
+    free(eng->heap);
+    state_free(eng->st);
+    corr_engine_free_live(eng);
+    for (size_t i = 0; i < eng->nslots; i++) {
+        free(eng->slots[i].id);
+    }
+    free(eng->slots);
+    free(eng->rules);
+    free(eng->tstart);
+    free(eng->targets);
+    for (size_t i = 0; i < eng->nchain; i++) {
+        event_free(&eng->chain[i]);
+    }
+    free(eng->chain);
+    buf_free(&eng->key);
+    buf_free(&eng->val);
+    free(eng);
+}
+
+static int
+corr_rule_ptr_cmp(const void *a, const void *b)
+{
+    return strcmp((*(const struct rule *const *)a)->id, (*(const struct rule *const *)b)->id);
+}
+
+static const struct rule *
+corr_engine_find_by_id(const struct rule **sorted, size_t n, const char *id)
+{
+    struct rule key;
+    const struct rule *kp = &key;
+    const struct rule **hit;
+
+    memset(&key, 0, sizeof(key));
+    key.id = (char *)id;
+    hit = bsearch(&kp, sorted, n, sizeof(*sorted), corr_rule_ptr_cmp);
+    return hit != NULL ? *hit : NULL;
+}
+
+/* Point pending events at the new rule objects (by id); drop those whose rule vanished. */
+static void
+corr_engine_remap_pending(struct corr_engine *eng, const struct rule **sorted, size_t n)
+{
+    size_t j = 0;
+
+    for (size_t i = 0; i < eng->nheap; i++) {
+        struct corr_pending *p = eng->heap[i];
+        const struct rule *nr = corr_engine_find_by_id(sorted, n, p->rule->id);
+        if (nr == NULL) {
+            eng->stats.reload_dropped++;
+            eng->stats.pending_bytes -= p->size;
+            free(p);
+            continue;
+        }
+        p->rule = nr;
+        eng->heap[j++] = p;
+    }
+    eng->nheap = j;
+    eng->stats.pending = j;
+    for (size_t i = j / 2; i-- > 0;) {
+        corr_heap_down(eng, i);
+    }
+}
+
+void
+corr_engine_set_rules(struct corr_engine *eng, const struct rule *const *rules, size_t n)
+{
+    const struct rule **sorted = xcalloc(n ? n : 1, sizeof(*sorted));
+    struct corr_live *live;
+    size_t nlive = 0, ntargets = 0;
+    unsigned char *keep = xcalloc(eng->nslots ? eng->nslots : 1, 1);
+
+    memcpy(sorted, rules, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), corr_rule_ptr_cmp);
+    for (size_t i = 0; i < n; i++) {
+        if (rules[i]->kind == RULE_CORRELATION && rules[i]->corr != NULL) {
+            nlive++;
+        }
+    }
+    live = xcalloc(nlive ? nlive : 1, sizeof(*live));
+    nlive = 0;
+
+    /* Which slots survive: same rule id, same definition hash. */
+    for (size_t i = 0; i < n; i++) {
+        const struct rule *r = rules[i];
+        struct corr_live *l;
+        if (r->kind != RULE_CORRELATION || r->corr == NULL) {
+            continue;
+        }
+        l = &live[nlive++];
+        l->rule = r;
+        l->cr = r->corr;
+        l->slot = UINT32_MAX;
+        l->chain_src = xasprintf("correlation:%s", r->id);
+        for (size_t s = 0; s < eng->nslots; s++) {
+            if (eng->slots[s].used && !keep[s] && strcmp(eng->slots[s].id, r->id) == 0 &&
+                strcmp(eng->slots[s].hash, r->hash) == 0) {
+                keep[s] = 1;
+                l->slot = (uint32_t)s;
+                break;
+            }
+        }
+    }
+    /* Drop the state of rules that changed or vanished. */
+    for (size_t s = 0; s < eng->nslots; s++) {
+        struct state_stats ss;
+        if (!eng->slots[s].used || keep[s]) {
+            continue;
+        }
+        state_stats(eng->st, (uint32_t)s, &ss);
+        log_notice("correlation rule %s %s: dropping its state (%" PRIu64 " groups)",
+                   eng->slots[s].id,
+                   corr_engine_find_by_id(sorted, n, eng->slots[s].id) ? "changed" : "removed",
+                   ss.groups);
+        state_slot_drop(eng->st, (uint32_t)s);
+        free(eng->slots[s].id);
+        memset(&eng->slots[s], 0, sizeof(eng->slots[s]));
+    }
+    /* Open slots for new and changed rules; note the kept ones. */
+    for (size_t i = 0; i < nlive; i++) {
+        struct corr_live *l = &live[i];
+        size_t s;
+        if (l->slot != UINT32_MAX) {
+            struct state_stats ss;
+            state_stats(eng->st, l->slot, &ss);
+            if (ss.groups > 0) {
+                log_info("correlation rule %s unchanged: keeping its state (%" PRIu64
+                         " groups)", l->rule->id, ss.groups);
+            }
+            eng->slots[l->slot].live = (uint32_t)i;
+            continue;
+        }
+        for (s = 0; s < eng->nslots && eng->slots[s].used; s++) {
+        }
+        if (s == eng->nslots) {
+            eng->slots = xreallocarray(eng->slots, eng->nslots + 1, sizeof(*eng->slots));
+            memset(&eng->slots[eng->nslots], 0, sizeof(*eng->slots));
+            eng->nslots++;
+        }
+        eng->slots[s].used = 1;
+        eng->slots[s].id = xstrdup(l->rule->id);
+        memcpy(eng->slots[s].hash, l->rule->hash, sizeof(eng->slots[s].hash));
+        eng->slots[s].hash[sizeof(eng->slots[s].hash) - 1] = '\0';
+        eng->slots[s].live = (uint32_t)i;
+        l->slot = (uint32_t)s;
+        if (state_slot_open(eng->st, l->slot, &l->cr->spec) != 0) {
+            log_err("correlation rule %s: cannot open its state slot", l->rule->id);
+        }
+    }
+
+    /* Routing: for each rule, the (correlation, reference) pairs it feeds. */
+    free(eng->tstart);
+    free(eng->targets);
+    eng->tstart = xcalloc(n + 1, sizeof(*eng->tstart));
+    for (size_t i = 0; i < nlive; i++) {
+        for (size_t k = 0; k < live[i].cr->nrefs; k++) {
+            const struct rule *t = live[i].cr->refs[k].rule;
+            if (t != NULL && t->index < n && rules[t->index] == t) {
+                eng->tstart[t->index + 1]++;
+                ntargets++;
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        eng->tstart[i + 1] += eng->tstart[i];
+    }
+    eng->targets = xcalloc(ntargets ? ntargets : 1, sizeof(*eng->targets));
+    {
+        uint32_t *fill = xcalloc(n ? n : 1, sizeof(*fill));
+        for (size_t i = 0; i < nlive; i++) {
+            /* References in descending order: one event advances one step of a sequence. */
+            for (size_t k = live[i].cr->nrefs; k-- > 0;) {
+                const struct rule *t = live[i].cr->refs[k].rule;
+                if (t != NULL && t->index < n && rules[t->index] == t) {
+                    struct corr_target *tg = &eng->targets[eng->tstart[t->index] +
+                                                           fill[t->index]++];
+                    tg->corr = (uint32_t)i;
+                    tg->ref = (uint32_t)k;
+                }
+            }
+        }
+        free(fill);
+    }
+
+    corr_engine_remap_pending(eng, sorted, n);
+    corr_engine_free_live(eng);
+    eng->live = live;
+    eng->nlive = nlive;
+    free(eng->rules);
+    eng->rules = xcalloc(n ? n : 1, sizeof(*eng->rules));
+    memcpy(eng->rules, rules, n * sizeof(*eng->rules));
+    eng->nrules = n;
+    for (size_t i = 0; i < eng->nchain; i++) {
+        event_free(&eng->chain[i]);
+    }
+    free(eng->chain);
+    eng->nchain = nlive;
+    eng->chain = xcalloc(nlive ? nlive : 1, sizeof(*eng->chain));
+    for (size_t i = 0; i < nlive; i++) {
+        event_init(&eng->chain[i]);
+    }
+    free(keep);
+    free(sorted);
+}
+
+void
+corr_engine_set_ruleset(struct corr_engine *eng, const struct ruleset *rs)
+{
+    size_t n = rs != NULL ? ruleset_count(rs) : 0;
+    const struct rule **rules = xcalloc(n ? n : 1, sizeof(*rules));
+
+    for (size_t i = 0; i < n; i++) {
+        rules[i] = ruleset_rule(rs, i);
+    }
+    corr_engine_set_rules(eng, rules, n);
+    free(rules);
+}
+
+/* --- observation --- */
+
+void
+corr_engine_get_stats(const struct corr_engine *eng, struct corr_stats *out)
+{
+    struct state_stats ss;
+
+    *out = eng->stats;
+    state_stats(eng->st, UINT32_MAX, &ss);
+    out->groups = ss.groups;
+    out->expired = ss.expired;
+    out->evicted = ss.evicted;
+    out->truncated = ss.truncated;
+    out->state_bytes = ss.bytes;
+}
+
+static void
+corr_dump_time(struct buf *b, const char *name, int64_t us)
+{
+    char when[32];
+
+    if (us == INT64_MIN) {
+        buf_printf(b, "\"%s\":null", name);
+        return;
+    }
+    time_format_rfc3339(us, when);
+    buf_printf(b, "\"%s\":\"%s\",\"%s_us\":%" PRId64, name, when, name, us);
+}
+
+int
+corr_engine_dump(const struct corr_engine *eng, FILE *out)
+{
+    struct buf b = {0};
+    struct corr_stats cs;
+    int r = 0;
+
+    corr_engine_get_stats(eng, &cs);
+    buf_putc(&b, '{');
+    corr_dump_time(&b, "watermark", eng->wm);
+    buf_printf(&b, ",\"pending_events\":%" PRIu64 ",\"late_events\":%" PRIu64
+                   ",\"groups\":%" PRIu64 ",\"evicted\":%" PRIu64 ",\"state_bytes\":%" PRIu64
+                   ",\"rules\":[",
+               cs.pending, cs.late, cs.groups, cs.evicted, cs.state_bytes);
+    for (size_t i = 0; i < eng->nlive; i++) {
+        const struct corr_live *l = &eng->live[i];
+        struct state_stats ss;
+        char cond[96];
+        state_stats(eng->st, l->slot, &ss);
+        corr_cond_format(&l->cr->spec.cond, cond, sizeof(cond));
+        if (i > 0) {
+            buf_putc(&b, ',');
+        }
+        buf_puts(&b, "{\"rule\":");
+        buf_json_string(&b, l->rule->id, strlen(l->rule->id));
+        buf_printf(&b, ",\"hash\":\"%s\",\"type\":\"%s\",\"timespan_us\":%" PRId64
+                       ",\"condition\":\"%s\",\"evaluation\":\"%s\",\"groups\":%" PRIu64
+                       ",\"created\":%" PRIu64 ",\"expired\":%" PRIu64 ",\"evicted\":%" PRIu64
+                       ",\"truncated\":%" PRIu64 ",\"alerts\":%" PRIu64 ",\"absorbed\":%" PRIu64
+                       ",\"skipped\":%" PRIu64 ",\"state\":",
+                   l->rule->hash, l->cr->type->name, l->cr->timespan_us, cond,
+                   l->cr->spec.kind == STATE_ABSENCE ? "deadline"
+                   : l->cr->spec.at_close            ? "at_close"
+                                                     : "sliding",
+                   ss.groups, ss.created, ss.expired, ss.evicted, ss.truncated, l->alerts,
+                   ss.absorbed, l->skipped);
+        state_dump_slot(eng->st, l->slot, &b);
+        buf_putc(&b, '}');
+    }
+    buf_puts(&b, "]}\n");
+    if (fwrite(b.data, 1, b.len, out) != b.len) {
+        r = -1;
+    }
+    buf_free(&b);
+    return r;
+}

@@ -250,7 +250,10 @@ parse_modifiers(struct parse_ctx *c, const struct ynode *key, size_t *field_len)
                 found = parse_mods[i].mod;
             }
         }
-        if (found == 0) {
+        if (mlen == 0) {
+            perr_at(c, key->line, parse_col(key, (size_t)(m - k)), "empty modifier in '%s'", k);
+            bad = 1;
+        } else if (found == 0) {
             int known = 0;
             for (size_t i = 0; parse_unsupported_mods[i] != NULL; i++) {
                 known |= strlen(parse_unsupported_mods[i]) == mlen &&

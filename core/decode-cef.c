@@ -309,9 +309,9 @@ decode_cef_body(struct decode_state *st, const char *p, size_t n)
     }
     for (size_t k = start[0]; k < end[0]; k++) {
         if (p[k] < '0' || p[k] > '9') {
-            return decode_fail(st, "version '%.*s' is not a number",
-                               (int)(end[0] - start[0] > 20 ? 20 : end[0] - start[0]),
-                               p + start[0]);
+            char q[48];
+            return decode_fail(st, "version '%s' is not a number",
+                               decode_quote(q, p + start[0], end[0] - start[0]));
         }
     }
     for (size_t f = 0; f < 7; f++) {

@@ -169,8 +169,11 @@ json_string(struct json_parser *jp, char *out, size_t *next, size_t *out_len)
             o += k;
             continue;
         }
-        default:
-            return decode_fail(jp->st, "bad escape '\\%c' at byte %zu", p[i + 1], i);
+        default: {
+            char q[48];
+            return decode_fail(jp->st, "bad escape '\\%s' at byte %zu",
+                               decode_quote(q, p + i + 1, 1), i);
+        }
         }
         if (out != NULL) {
             out[o] = (char)c;

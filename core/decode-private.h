@@ -68,6 +68,11 @@ int decode_fail(struct decode_state *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Refuse binary data (NUL and C0 controls other than TAB, LF, VT, FF, CR, ESC). 0 or -1. */
 int decode_check_text(struct decode_state *st);
+/*
+ * Up to 40 bytes of p[0..n) for quoting in an error message: control bytes and DEL become
+ * '?', so the message stays one printable line. Returns buf (at least 48 bytes).
+ */
+const char *decode_quote(char *buf, const char *p, size_t n);
 /* Record the event's own time; a later call wins over an earlier one. */
 void decode_set_time(struct decode_state *st, int64_t us);
 

@@ -423,8 +423,9 @@ syslog_parse_5424(const char *line, size_t len, size_t i, struct decode_syslog_h
     }
     if (!(j - i == 1 && line[i] == '-')) {
         if (time_parse_rfc3339(line + i, j - i, &h->time_us) != 0) {
-            syslog_why(why, whylen, "invalid RFC 5424 timestamp '%.*s'",
-                       (int)(j - i > 40 ? 40 : j - i), line + i);
+            char q[48];
+            syslog_why(why, whylen, "invalid RFC 5424 timestamp '%s'",
+                       decode_quote(q, line + i, j - i));
             return -1;
         }
         h->has_time = 1;
@@ -485,8 +486,8 @@ decode_syslog_parse(const char *line, size_t len, int64_t now_us, struct decode_
         for (j = i; j < len && line[j] != ' '; j++) {
         }
         if (time_parse_rfc3339(line + i, j - i, &h->time_us) != 0) {
-            syslog_why(why, whylen, "invalid timestamp '%.*s'", (int)(j - i > 40 ? 40 : j - i),
-                       line + i);
+            char q[48];
+            syslog_why(why, whylen, "invalid timestamp '%s'", decode_quote(q, line + i, j - i));
             return -1;
         }
         h->has_time = 1;
@@ -563,7 +564,7 @@ decode_syslog_split_tag(struct decode_syslog_hdr *h)
     tag_len = i;
     if (p[i] == '[') {
         size_t j = i + 1;
-        while (j < n && j - i <= 20 && syslog_is_digit(p[j])) {
+        while (j < n && j - i <= 10 && syslog_is_digit(p[j])) {
             j++;
         }
         if (j == i + 1 || j >= n || p[j] != ']') {

@@ -59,6 +59,19 @@ decode_fail(struct decode_state *st, const char *fmt, ...)
     return -1;
 }
 
+const char *
+decode_quote(char *buf, const char *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n && i < 40; i++) {
+        unsigned char c = (unsigned char)p[i];
+        buf[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    buf[i] = '\0';
+    return buf;
+}
+
 int
 decode_begin(struct decode_state *st, struct event *ev, const char *fmt, const char *line,
              size_t len, const struct decode_ctx *ctx, char *err, size_t errlen)

@@ -88,12 +88,37 @@ struct corr_engine {
     int forced_logged;
 };
 
-/* --- the reorder buffer: a binary heap on (time, arrival) --- */
+/*
+ * --- the reorder buffer: a binary heap on (time, source position, arrival) ---
+ * Events with equal times are ordered by where they came from (source name, partition,
+ * offset or line), which does not depend on arrival order: a stream reordered within the
+ * lateness is released exactly as the sorted stream would be processed.
+ */
 
 static int
 corr_pending_before(const struct corr_pending *a, const struct corr_pending *b)
 {
-    return a->time_us < b->time_us || (a->time_us == b->time_us && a->seq < b->seq);
+    int64_t pa, pb;
+    int c;
+
+    if (a->time_us != b->time_us) {
+        return a->time_us < b->time_us;
+    }
+    if (a->src.name != NULL && b->src.name != NULL) {
+        c = strcmp(a->src.name, b->src.name);
+        if (c != 0) {
+            return c < 0;
+        }
+        if (a->src.partition != b->src.partition) {
+            return a->src.partition < b->src.partition;
+        }
+        pa = a->src.partition >= 0 ? a->src.offset : (int64_t)a->src.line;
+        pb = b->src.partition >= 0 ? b->src.offset : (int64_t)b->src.line;
+        if (pa != pb) {
+            return pa < pb;
+        }
+    }
+    return a->seq < b->seq;
 }
 
 static void

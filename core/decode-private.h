@@ -73,6 +73,8 @@ int decode_check_text(struct decode_state *st);
  * '?', so the message stays one printable line. Returns buf (at least 48 bytes).
  */
 const char *decode_quote(char *buf, const char *p, size_t n);
+/* Format us as time_format_rfc3339() does (27 chars + NUL into buf[32]), faster. */
+void decode_format_time(int64_t us, char *buf);
 /* Record the event's own time; a later call wins over an earlier one. */
 void decode_set_time(struct decode_state *st, int64_t us);
 
@@ -119,6 +121,8 @@ int decode_syslog_emit(struct decode_state *st, const struct decode_syslog_hdr *
 size_t decode_syslog_time_bsd(const char *p, size_t n, int64_t now_us, int64_t *us);
 /* Decode the whole line as syslog; st from decode_begin(). */
 int decode_syslog_run(struct decode_state *st);
+/* The same with the header already parsed by decode_syslog_parse() (h is modified). */
+int decode_syslog_run_hdr(struct decode_state *st, struct decode_syslog_hdr *h);
 
 /* decode-json.c */
 int decode_json_run(struct decode_state *st);

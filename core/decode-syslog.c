@@ -249,15 +249,35 @@ decode_syslog_time_bsd(const char *p, size_t n, int64_t now_us, int64_t *us)
         }
         t = (time_days_from_civil(year, mon, day) * 86400 + secs) * 1000000 + frac;
     } else {
-        /* The latest year in which the date is not more than a month after now. */
-        int64_t ynow = syslog_year_of(now_us), limit = now_us + SYSLOG_FUTURE_SLACK_US;
+        /*
+         * The latest year in which the date is not more than a month after now. The year
+         * of now and the day numbers are cached (per thread): lines of one log share them.
+         */
+        static __thread int64_t c_now_day = INT64_MIN, c_ynow, c_next_jan1;
+        static __thread int64_t c_y = INT64_MIN, c_days;
+        static __thread unsigned c_mon, c_day;
+        int64_t now_day = now_us / 86400000000LL - (now_us % 86400000000LL < 0);
+        int64_t limit = now_us + SYSLOG_FUTURE_SLACK_US, y;
         int found = 0;
+        if (now_day != c_now_day) {
+            c_ynow = syslog_year_of(now_us);
+            c_next_jan1 = time_days_from_civil(c_ynow + 1, 1, 1);
+            c_now_day = now_day;
+        }
+        /* Next year only when now is within a month (and a day for zones) of it. */
+        y = limit >= (c_next_jan1 - 1) * 86400000000LL ? c_ynow + 1 : c_ynow;
         t = 0;
-        for (int64_t y = ynow + 1; y >= ynow - 8 && !found; y--) {
+        for (; y >= c_ynow - 8 && !found; y--) {
             if (day > syslog_days_in_month(y, mon)) {
                 continue;
             }
-            t = (time_days_from_civil(y, mon, day) * 86400 + secs) * 1000000 + frac;
+            if (y != c_y || mon != c_mon || day != c_day) {
+                c_days = time_days_from_civil(y, mon, day);
+                c_y = y;
+                c_mon = mon;
+                c_day = day;
+            }
+            t = (c_days * 86400 + secs) * 1000000 + frac;
             found = t <= limit;
         }
         if (!found) {
@@ -727,22 +747,33 @@ decode_syslog_emit(struct decode_state *st, const struct decode_syslog_hdr *h)
 }
 
 int
+decode_syslog_run_hdr(struct decode_state *st, struct decode_syslog_hdr *h)
+{
+    st->fmt = "syslog";
+    st->ev->format = "syslog";
+    if (decode_check_text(st) != 0) {
+        return -1;
+    }
+    decode_syslog_split_tag(h);
+    return decode_syslog_emit(st, h);
+}
+
+int
 decode_syslog_run(struct decode_state *st)
 {
     struct decode_syslog_hdr h;
     char why[160];
 
     st->fmt = "syslog";
-    st->ev->format = "syslog";
-    if (decode_check_text(st) != 0) {
-        return -1;
-    }
     if (decode_syslog_parse(st->line, st->len, st->ctx != NULL ? st->ctx->now_us : 0, &h, why,
                             sizeof(why)) != 0) {
+        /* Binary data is the better reason when there is some. */
+        if (decode_check_text(st) != 0) {
+            return -1;
+        }
         return decode_fail(st, "%s", why);
     }
-    decode_syslog_split_tag(&h);
-    return decode_syslog_emit(st, &h);
+    return decode_syslog_run_hdr(st, &h);
 }
 
 int

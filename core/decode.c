@@ -192,25 +192,35 @@ decode_name(struct decode_state *st, const char *prefix, size_t prefix_len, cons
 }
 
 /*
- * The @timestamp value for a time: formatting costs a gmtime_r() and a snprintf(), so keep
- * the last second formatted (per thread) and patch in the microseconds.
+ * The @timestamp value for a time, exactly as time_format_rfc3339() writes it. That costs
+ * a gmtime_r() and a snprintf(); the syslog path runs at millions of lines a second, so the
+ * date part is formatted once per day (per thread) and the time of day is written here.
  */
-static void
+void
 decode_format_time(int64_t us, char *buf)
 {
-    static __thread int64_t cached_sec = INT64_MIN;
+    static __thread int64_t cached_day = INT64_MIN;
     static __thread char cached[32];
-    int64_t sec = us / 1000000, frac = us % 1000000;
+    int64_t day = us / 86400000000LL, rem = us % 86400000000LL;
+    int64_t sod, frac;
 
-    if (frac < 0) {
-        frac += 1000000;
-        sec--;
+    if (rem < 0) {
+        rem += 86400000000LL;
+        day--;
     }
-    if (sec != cached_sec) {
-        time_format_rfc3339(us, cached);
-        cached_sec = sec;
+    if (day != cached_day) {
+        time_format_rfc3339(day * 86400000000LL, cached);
+        cached_day = day;
     }
     memcpy(buf, cached, 28);
+    sod = rem / 1000000;
+    frac = rem % 1000000;
+    buf[11] = (char)('0' + sod / 36000);
+    buf[12] = (char)('0' + sod / 3600 % 10);
+    buf[14] = (char)('0' + sod % 3600 / 600);
+    buf[15] = (char)('0' + sod % 600 / 60);
+    buf[17] = (char)('0' + sod % 60 / 10);
+    buf[18] = (char)('0' + sod % 10);
     for (int i = 25; i >= 20; i--) {
         buf[i] = (char)('0' + frac % 10);
         frac /= 10;
@@ -363,7 +373,7 @@ decode_auto_run(struct decode_state *st)
                 return decode_cef_run(st);
             }
         }
-        return decode_syslog_run(st);
+        return decode_syslog_run_hdr(st, &h);
     }
     if (decode_kv_count(p, n, 2) >= 2) {
         return decode_kv_run(st);

@@ -823,6 +823,115 @@ test_robustness(void)
     event_free(&ev);
 }
 
+/*
+ * @timestamp is formatted with a per-day cache; it must equal time_format_rfc3339() for
+ * any time (years 1..9999, before 1970 too), on cache hits and misses alike.
+ */
+static void
+test_timestamp_format(void)
+{
+    struct decode_ctx ctx = {NOW_US, 0};
+    struct event ev;
+    uint32_t seed = 4242;
+    int bad = 0, n = 0;
+    char want[32], line[96], err[128];
+    const int64_t lo = -62135596800LL, hi = 253402300799LL; /* 0001-01-01 .. 9999-12-31 */
+
+    event_init(&ev);
+    for (int i = 0; i < 3000; i++) {
+        int64_t base = lo + (int64_t)(((uint64_t)rng(&seed) << 32 | rng(&seed)) %
+                                      (uint64_t)(hi - lo));
+        /* A few times around the same moment: same second, same day, next day. */
+        for (int k = 0; k < 4; k++) {
+            int64_t off[4] = {0, (int64_t)(rng(&seed) % 1000000),
+                              (int64_t)(rng(&seed) % 86400) * 1000000, 86400000000LL};
+            int64_t us = base * 1000000 + off[k];
+            const struct event_field *f;
+            if (us / 1000000 > hi) {
+                continue;
+            }
+            time_format_rfc3339(us, want);
+            snprintf(line, sizeof(line), "{\"@timestamp\":\"%s\"}", want);
+            event_reset(&ev);
+            n++;
+            if (decode_line(DECODE_JSON, &ev, line, strlen(line), &ctx, err, sizeof(err)) != 0 ||
+                ev.time_us != us || (f = event_get(&ev, "@timestamp")) == NULL ||
+                strcmp(f->value, want) != 0) {
+                if (bad++ < 3) {
+                    tap_diag("time %lld: want %s", (long long)us, want);
+                }
+            }
+        }
+    }
+    ok(bad == 0, "@timestamp equals time_format_rfc3339() for %d times (%d bad)", n, bad);
+    event_free(&ev);
+}
+
+/*
+ * Year inference against a plain reference: for random "now" and year-less dates, the year
+ * is the latest one (from now's year + 1 down) in which the date exists and is at most 31
+ * days after now. Runs in a shuffled order so the decoder's caches are exercised.
+ */
+static void
+test_year_inference(void)
+{
+    static const char *const mon_names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    static const int dim[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    struct event ev;
+    uint32_t seed = 777;
+    int bad = 0, n = 0;
+    char line[96], err[128];
+
+    event_init(&ev);
+    for (int i = 0; i < 20000; i++) {
+        /* now: 1990..2090, often near New Year. */
+        int64_t now_s = 631152000LL + (int64_t)(rng(&seed) % 3155760000u);
+        struct decode_ctx ctx = {0, 0};
+        int mon = (int)(rng(&seed) % 12) + 1, day = (int)(rng(&seed) % dim[mon - 1]) + 1;
+        int hh = (int)(rng(&seed) % 24), mi = (int)(rng(&seed) % 60), ss = (int)(rng(&seed) % 60);
+        int64_t want = INT64_MIN;
+        struct tm tm;
+        time_t tt;
+        if (i % 4 == 0) {
+            /* Within a few weeks of a New Year. */
+            gmtime_r(&(time_t){(time_t)now_s}, &tm);
+            now_s = (time_days_from_civil(tm.tm_year + 1900 + 1, 1, 1) * 86400) -
+                    40 * 86400 + (int64_t)(rng(&seed) % (80 * 86400));
+        }
+        ctx.now_us = now_s * 1000000 + (int64_t)(rng(&seed) % 1000000);
+        tt = (time_t)now_s;
+        gmtime_r(&tt, &tm);
+        for (int64_t y = tm.tm_year + 1900 + 1; y >= tm.tm_year + 1900 - 8; y--) {
+            int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+            int64_t t;
+            if (mon == 2 && day == 29 && !leap) {
+                continue;
+            }
+            t = (time_days_from_civil(y, (unsigned)mon, (unsigned)day) * 86400 + hh * 3600 +
+                 mi * 60 + ss) * 1000000;
+            if (t <= ctx.now_us + 31LL * 86400 * 1000000) {
+                want = t;
+                break;
+            }
+        }
+        snprintf(line, sizeof(line), "%s %2d %02d:%02d:%02d host app: m", mon_names[mon - 1],
+                 day, hh, mi, ss);
+        event_reset(&ev);
+        n++;
+        if (decode_line(DECODE_SYSLOG, &ev, line, strlen(line), &ctx, err, sizeof(err)) != 0 ||
+            ev.time_us != want || ev.time_from_arrival) {
+            if (bad++ < 3) {
+                tap_diag("now %lld, '%s': got %lld, want %lld", (long long)ctx.now_us, line,
+                         (long long)ev.time_us, (long long)want);
+            }
+        }
+    }
+    ok(bad == 0, "year inference matches the reference rule for %d random dates (%d bad)", n,
+       bad);
+    event_free(&ev);
+}
+
 static void
 test_api(void)
 {
@@ -881,6 +990,8 @@ main(void)
     test_long_lines();
     test_nul();
     test_robustness();
+    test_timestamp_format();
+    test_year_inference();
     test_api();
     return tap_done();
 }

@@ -1117,8 +1117,13 @@ static void
 kafka_input_stop_step(struct kafka_input *ki)
 {
     rd_kafka_error_t *error;
+    struct kafka_part *p;
 
     if (ki->state == KAFKA_STOP_DRAIN) {
+        /* held records were never accepted: they are read again after a restart */
+        while ((p = ki->blocked_head) != NULL) {
+            kafka_input_unhold(ki, p);
+        }
         if (ki->pending_total > 0 && !ki->stop_expired) {
             return;
         }
@@ -1160,15 +1165,26 @@ kafka_input_stop_step(struct kafka_input *ki)
 void
 kafka_input_stop(struct kafka_input *ki, void (*done)(void *arg), void *arg)
 {
-    struct kafka_part *p;
+    rd_kafka_topic_partition_list_t *assignment = NULL;
 
-    assert(ki->state == KAFKA_RUNNING);
+    if (ki->state == KAFKA_NEW) {
+        /* never started (or the start failed): nothing to commit or leave */
+        done(arg);
+        return;
+    }
+    if (ki->state != KAFKA_RUNNING) {
+        return; /* already stopping: done() comes once */
+    }
     ki->done = done;
     ki->done_arg = arg;
     ki->state = KAFKA_STOP_DRAIN;
-    /* held records were never accepted: they are read again after a restart */
-    while ((p = ki->blocked_head) != NULL) {
-        kafka_input_unhold(ki, p);
+    /* fetch no more; the held records are dropped by kafka_input_stop_step(), not here: this
+       may run inside the record callback that is looking at one of them */
+    if (rd_kafka_assignment(ki->rk, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (assignment->cnt > 0) {
+            rd_kafka_pause_partitions(ki->rk, assignment);
+        }
+        rd_kafka_topic_partition_list_destroy(assignment);
     }
     uv_timer_start(&ki->stop_timer, kafka_input_stop_timer_cb, (uint64_t)ki->stop_timeout_ms / 2,
                    0);

@@ -108,8 +108,9 @@ void kafka_input_ack(struct kafka_input *ki, const struct event_source *src);
  * Stop consuming: deliver no more records, drop the ones held by "not now", wait for the
  * PENDING records to be acknowledged, commit the stored offsets, leave the group and close
  * the loop handles; then call done(arg) on the loop. Bounded by stop_timeout_ms (what is not
- * complete by then is not committed and will be read again). Call once, after a successful
- * kafka_input_start().
+ * complete by then is not committed and will be read again). If the input was never started
+ * (or its start failed), done(arg) is called right away; a second call while stopping is
+ * ignored (done comes once).
  */
 void kafka_input_stop(struct kafka_input *ki, void (*done)(void *arg), void *arg);
 

@@ -386,6 +386,52 @@ test_conf_errors(void)
     kafka_input_free(ki);
 }
 
+/* ---- 1b. no broker at all: the outage is reported, and stop ends within its bound ---- */
+
+static int
+input_down(void *arg)
+{
+    struct kafka_input_stats st;
+
+    kafka_input_get_stats(arg, &st);
+    return st.brokers_down && st.outages == 1;
+}
+
+static void
+test_no_broker(void)
+{
+    const char *topics[] = {"t"};
+    struct kafka_input_conf kc = {0};
+    struct kafka_input *ki = NULL;
+    int stopped = 0, r;
+    uint64_t t0;
+    char err[512];
+
+    kc.brokers = "127.0.0.1:1"; /* nothing listens on port 1 */
+    kc.topics = topics;
+    kc.ntopics = 1;
+    kc.group = "g";
+    kc.stop_timeout_ms = 1000;
+    r = kafka_input_new(loop, &kc, coll_record_cb, NULL, &ki, err, sizeof(err)) == 0 &&
+        kafka_input_start(ki) == 0;
+    ok(r, "an input without a reachable broker starts");
+    if (!r) {
+        kafka_input_free(ki);
+        return;
+    }
+    r = run_until(input_down, ki, 10000);
+    ok(r, "the outage shows in its stats (brokers_down, one outage)");
+    uv_update_time(loop);
+    t0 = uv_now(loop);
+    kafka_input_stop(ki, stopped_cb, &stopped);
+    kafka_input_stop(ki, stopped_cb, &stopped); /* ignored */
+    r = run_until(flag_set, &stopped, 5000);
+    uv_update_time(loop);
+    ok(r && uv_now(loop) - t0 <= 1500, "stop finished within stop_timeout (%" PRIu64 " ms)",
+       uv_now(loop) - t0);
+    kafka_input_free(ki);
+}
+
 /* ---- 2. exactly once, then a second consumer of the group honours the commit ---- */
 
 static void
@@ -785,11 +831,12 @@ main(void)
     int r;
 
     log_set_level(getenv("KZ_TEST_DEBUG") != NULL ? LOG_LVL_DEBUG : LOG_LVL_WARNING);
-    tap_plan(44);
+    tap_plan(47);
     loop = xmalloc(sizeof(*loop));
     uv_loop_init(loop);
 
     test_conf_errors();
+    test_no_broker();
 
     ke = NULL;
     r = kafka_embedded_start(topics, 3, NPART, &ke, err, sizeof(err));

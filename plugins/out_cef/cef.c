@@ -1,0 +1,481 @@
+/*
+ * out_cef: one ArcSight Common Event Format line per alert:
+ *
+ *   CEF:0|Device Vendor|Device Product|Device Version|Signature ID|Name|Severity|Extension
+ *
+ * with the rule id as Signature ID, the rule title as Name and the level as Severity 0-10.
+ * Escaping follows the CEF standard: in the header '\' and '|' are escaped with a backslash
+ * (a line break has no escape there and becomes a space); in the extension '\', '=' are
+ * escaped, and line breaks are written as \n and \r. Invalid UTF-8 and control characters
+ * other than TAB become U+FFFD, so a CEF reader never sees binary data.
+ *
+ * The extension carries the alert (rt, start, end, cnt, externalId, dvchost, cs1-cs6 with
+ * their labels, cfp1), the ECS fields CEF has keys for (source.ip -> src, user.name ->
+ * duser ... the reverse of kizuna's CEF decoder), the fields a CEF source gave us
+ * (cef.ext.<key> -> <key>, unless the key is one of ours), and, unless `custom` is off, the
+ * other event fields under their ECS names. Keys are never repeated. See README.md and
+ * docs/FORMATS.md.
+ *
+ * Includes only <kizuna/plugin.h> and libc (through header-only helpers in plugins/common).
+ */
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kizuna/plugin.h>
+
+#include "../common/alertutil.h"
+#include "../common/attack.h"
+#include "../common/sbuf.h"
+#include "../common/timefmt.h"
+
+#define CEF_VERSION "1.0.0"
+#ifdef KZ_VERSION
+#define CEF_DEVICE_VERSION KZ_VERSION
+#else
+#define CEF_DEVICE_VERSION CEF_VERSION
+#endif
+
+/* Longest extension key we write (ECS names are shorter in practice); longer ones skipped. */
+#define CEF_MAX_KEY 128
+/* Most keys in one line. */
+#define CEF_MAX_KEYS 320
+
+struct cef_config {
+    const char *device_vendor;
+    const char *device_product;
+    const char *device_version;
+    int custom;
+};
+
+static const struct kz_option cef_options[] = {
+    {"device_vendor", KZ_OPT_STRING, "kizuna", 0, 0, offsetof(struct cef_config, device_vendor),
+     "Device Vendor header field"},
+    {"device_product", KZ_OPT_STRING, "kizunad", 0, 0,
+     offsetof(struct cef_config, device_product), "Device Product header field"},
+    {"device_version", KZ_OPT_STRING, NULL, 0, 0, offsetof(struct cef_config, device_version),
+     "Device Version header field (default: the kizuna version)"},
+    {"custom", KZ_OPT_BOOL, "true", 0, 0, offsetof(struct cef_config, custom),
+     "also write event fields CEF has no key for, under their ECS names"},
+    {NULL, 0, NULL, 0, 0, 0, NULL},
+};
+
+/* ECS fields with a CEF key: the reverse of core/decode-cef.c's table. */
+static const struct {
+    const char *ecs;
+    const char *key;
+} cef_ecs[] = {
+    {"source.ip", "src"},
+    {"destination.ip", "dst"},
+    {"source.port", "spt"},
+    {"destination.port", "dpt"},
+    {"source.user.name", "suser"},
+    {"user.name", "duser"},
+    {"destination.user.name", "duser"},
+    {"source.domain", "shost"},
+    {"destination.domain", "dhost"},
+    {"host.name", "dhost"},
+    {"source.mac", "smac"},
+    {"destination.mac", "dmac"},
+    {"event.action", "act"},
+    {"event.outcome", "outcome"},
+    {"message", "msg"},
+    {"network.transport", "proto"},
+    {"network.protocol", "app"},
+    {"url.original", "request"},
+    {"http.request.method", "requestMethod"},
+    {"user_agent.original", "requestClientApplication"},
+    {"file.name", "fname"},
+    {"file.path", "filePath"},
+};
+
+/* Keys the alert itself writes: fields of the source never overwrite them. */
+static const char *const cef_own_keys[] = {
+    "rt",       "start",    "end",      "cnt",      "externalId", "dvchost",  "cs1",
+    "cs1Label", "cs2",      "cs2Label", "cs3",      "cs3Label",   "cs4",      "cs4Label",
+    "cs5",      "cs5Label", "cs6",      "cs6Label", "cfp1",       "cfp1Label",
+};
+
+/* Event fields never written as custom keys (too big, or restated by the header). */
+static const char *const cef_skip[] = {"event.original", "@timestamp", "event.severity",
+                                       "event.code"};
+
+struct cef_state {
+    const struct kz_host *host;
+    const struct kz_instance *inst;
+    const struct cef_config *cfg;
+    struct sbuf out;
+    struct sbuf keys; /* the keys written in this line, NUL-separated */
+    struct sbuf tags;   /* scratch: cs3 */
+    struct sbuf attack; /* scratch: cs6 */
+    size_t key_off[CEF_MAX_KEYS];
+    size_t nkeys;
+};
+
+/* Header field: '\' and '|' escaped; line breaks as spaces; bad bytes as U+FFFD. */
+static void
+cef_header_field(struct sbuf *b, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+    size_t len = strlen((const char *)p), i = 0;
+
+    while (i < len) {
+        uint32_t cp;
+        size_t k = sbuf_utf8_next(p + i, len - i, &cp);
+
+        if (cp == '\\' || cp == '|') {
+            sbuf_putc(b, '\\');
+            sbuf_putc(b, (char)cp);
+        } else if (cp == '\r' || cp == '\n') {
+            sbuf_putc(b, ' ');
+        } else if (cp == SBUF_UTF8_BAD || (cp < 0x20 && cp != '\t') || cp == 0x7f) {
+            sbuf_append(b, "\xef\xbf\xbd", 3);
+        } else {
+            sbuf_append(b, p + i, k);
+        }
+        i += k;
+    }
+}
+
+/* Extension value: '\' and '=' escaped, line breaks as \n and \r, bad bytes as U+FFFD. */
+static void
+cef_value(struct sbuf *b, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    while (i < len) {
+        uint32_t cp;
+        size_t k = sbuf_utf8_next(p + i, len - i, &cp);
+
+        if (cp == '\\' || cp == '=') {
+            sbuf_putc(b, '\\');
+            sbuf_putc(b, (char)cp);
+        } else if (cp == '\n') {
+            sbuf_append(b, "\\n", 2);
+        } else if (cp == '\r') {
+            sbuf_append(b, "\\r", 2);
+        } else if (cp == SBUF_UTF8_BAD || (cp < 0x20 && cp != '\t') || cp == 0x7f) {
+            sbuf_append(b, "\xef\xbf\xbd", 3);
+        } else {
+            sbuf_append(b, p + i, k);
+        }
+        i += k;
+    }
+}
+
+static int
+cef_key_used(struct cef_state *s, const char *key, size_t n)
+{
+    for (size_t i = 0; i < s->nkeys; i++) {
+        const char *k = s->keys.data + s->key_off[i];
+
+        if (strlen(k) == n && memcmp(k, key, n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Write " key=value" (no leading space for the first pair) unless the key was written
+ * already or the value is empty. Returns 1 when written.
+ */
+static int
+cef_pair(struct cef_state *s, const char *key, size_t kn, const char *v, size_t vn)
+{
+    if (v == NULL || vn == 0 || kn == 0 || cef_key_used(s, key, kn) || s->nkeys >= CEF_MAX_KEYS) {
+        return 0;
+    }
+    s->key_off[s->nkeys++] = s->keys.len;
+    sbuf_append(&s->keys, key, kn);
+    sbuf_putc(&s->keys, '\0');
+    if (s->out.len > 0 && s->out.data[s->out.len - 1] != '|') {
+        sbuf_putc(&s->out, ' ');
+    }
+    sbuf_append(&s->out, key, kn);
+    sbuf_putc(&s->out, '=');
+    cef_value(&s->out, v, vn);
+    return 1;
+}
+
+static void
+cef_cpair(struct cef_state *s, const char *key, const char *v)
+{
+    if (v != NULL) {
+        cef_pair(s, key, strlen(key), v, strlen(v));
+    }
+}
+
+static void
+cef_ipair(struct cef_state *s, const char *key, int64_t v)
+{
+    char num[32];
+
+    snprintf(num, sizeof(num), "%" PRId64, v);
+    cef_cpair(s, key, num);
+}
+
+/* A custom string with its label (csN / csNLabel). */
+static void
+cef_custom_string(struct cef_state *s, int n, const char *label, const char *v, size_t vn)
+{
+    char key[16];
+
+    snprintf(key, sizeof(key), "cs%d", n);
+    if (cef_pair(s, key, strlen(key), v, vn)) {
+        snprintf(key, sizeof(key), "cs%dLabel", n);
+        cef_cpair(s, key, label);
+    }
+}
+
+static int
+cef_is_own_key(const char *key, size_t n)
+{
+    for (size_t i = 0; i < sizeof(cef_own_keys) / sizeof(cef_own_keys[0]); i++) {
+        if (strlen(cef_own_keys[i]) == n && memcmp(cef_own_keys[i], key, n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+cef_key_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == '-';
+}
+
+/* An event field name as a CEF key into out: other characters become '_'. 0 if unusable. */
+static size_t
+cef_key_from_name(const char *name, size_t n, char out[CEF_MAX_KEY])
+{
+    if (n == 0 || n >= CEF_MAX_KEY) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        out[i] = cef_key_char(name[i]) ? name[i] : '_';
+    }
+    out[n] = '\0';
+    return n;
+}
+
+static void
+cef_fields(struct cef_state *s, const struct kz_alert *a)
+{
+    const struct kz_host *h = s->host;
+    size_t n = h->alert_nfields(a, KZ_FIELDS_EVENT);
+
+    /* ECS fields with a CEF key, in the table's order. */
+    for (size_t m = 0; m < sizeof(cef_ecs) / sizeof(cef_ecs[0]); m++) {
+        size_t vn;
+        const char *v = h->alert_get(a, cef_ecs[m].ecs, &vn);
+
+        if (v != NULL) {
+            cef_pair(s, cef_ecs[m].key, strlen(cef_ecs[m].key), v, vn);
+        }
+    }
+    /* What a CEF source said, under its own keys. */
+    for (size_t i = 0; i < n; i++) {
+        struct kz_field f;
+        char key[CEF_MAX_KEY];
+        size_t kn;
+
+        if (h->alert_field(a, KZ_FIELDS_EVENT, i, &f) != KZ_OK || f.name_len <= 8 ||
+            memcmp(f.name, "cef.ext.", 8) != 0 ||
+            cef_is_own_key(f.name + 8, f.name_len - 8)) {
+            continue;
+        }
+        kn = cef_key_from_name(f.name + 8, f.name_len - 8, key);
+        if (kn > 0) {
+            cef_pair(s, key, kn, f.value, f.value_len);
+        }
+    }
+    if (!s->cfg->custom) {
+        return;
+    }
+    /* Everything else, under its ECS name. */
+    for (size_t i = 0; i < n; i++) {
+        struct kz_field f;
+        char key[CEF_MAX_KEY];
+        size_t kn;
+        int skip = 0;
+
+        if (h->alert_field(a, KZ_FIELDS_EVENT, i, &f) != KZ_OK ||
+            (f.name_len >= 4 && memcmp(f.name, "cef.", 4) == 0)) {
+            continue;
+        }
+        for (size_t k = 0; k < sizeof(cef_skip) / sizeof(cef_skip[0]); k++) {
+            skip |= alertutil_name_is(&f, cef_skip[k]);
+        }
+        for (size_t m = 0; m < sizeof(cef_ecs) / sizeof(cef_ecs[0]); m++) {
+            skip |= alertutil_name_is(&f, cef_ecs[m].ecs);
+        }
+        kn = cef_key_from_name(f.name, f.name_len, key);
+        if (skip || kn == 0 || cef_is_own_key(key, kn)) {
+            continue;
+        }
+        cef_pair(s, key, kn, f.value, f.value_len);
+    }
+}
+
+static int
+cef_severity(int level)
+{
+    static const int sev[] = {1, 3, 5, 8, 10};
+
+    return level >= 0 && level <= 4 ? sev[level] : 0;
+}
+
+static void
+cef_write(struct cef_state *s, const struct kz_alert *a)
+{
+    const struct kz_host *h = s->host;
+    const char *corr = h->alert_str(a, KZ_ALERT_CORR_TYPE);
+    size_t ntags = h->alert_ntags(a);
+    double value;
+
+    sbuf_puts(&s->out, "CEF:0|");
+    cef_header_field(&s->out, s->cfg->device_vendor);
+    sbuf_putc(&s->out, '|');
+    cef_header_field(&s->out, s->cfg->device_product);
+    sbuf_putc(&s->out, '|');
+    cef_header_field(&s->out, s->cfg->device_version != NULL ? s->cfg->device_version
+                                                             : CEF_DEVICE_VERSION);
+    sbuf_putc(&s->out, '|');
+    cef_header_field(&s->out, h->alert_str(a, KZ_ALERT_RULE_ID));
+    sbuf_putc(&s->out, '|');
+    cef_header_field(&s->out, h->alert_str(a, KZ_ALERT_RULE_TITLE));
+    sbuf_printf(&s->out, "|%d|", cef_severity(h->alert_severity(a)));
+
+    s->nkeys = 0;
+    sbuf_reset(&s->keys);
+    cef_ipair(s, "rt", timefmt_ms(h->alert_time(a, KZ_TIME_ALERT)));
+    cef_ipair(s, "start", timefmt_ms(h->alert_time(a, KZ_TIME_FIRST)));
+    cef_ipair(s, "end", timefmt_ms(h->alert_time(a, KZ_TIME_LAST)));
+    cef_ipair(s, "cnt", (int64_t)h->alert_count(a));
+    cef_cpair(s, "externalId", h->alert_str(a, KZ_ALERT_ID));
+    cef_cpair(s, "dvchost", h->alert_str(a, KZ_ALERT_HOST));
+    cef_custom_string(s, 1, "kizunaAlertId", alertutil_str(h, a, KZ_ALERT_ID),
+                      strlen(alertutil_str(h, a, KZ_ALERT_ID)));
+    cef_custom_string(s, 2, "groupKey", alertutil_str(h, a, KZ_ALERT_GROUP_KEY),
+                      strlen(alertutil_str(h, a, KZ_ALERT_GROUP_KEY)));
+    /* cs3: the rule's tags, comma-separated; cs6: the ATT&CK ids among them. */
+    sbuf_reset(&s->tags);
+    sbuf_reset(&s->attack);
+    for (size_t i = 0; i < ntags; i++) {
+        const char *tag = h->alert_tag(a, i);
+        struct attack_ref r;
+
+        if (tag == NULL || tag[0] == '\0') {
+            continue;
+        }
+        if (s->tags.len > 0) {
+            sbuf_putc(&s->tags, ',');
+        }
+        sbuf_puts(&s->tags, tag);
+        if (attack_parse_tag(tag, &r)) {
+            if (s->attack.len > 0) {
+                sbuf_putc(&s->attack, ',');
+            }
+            sbuf_puts(&s->attack, attack_ref_id(&r));
+        }
+    }
+    cef_custom_string(s, 3, "tags", s->tags.data, s->tags.len);
+    if (corr != NULL) {
+        cef_custom_string(s, 4, "correlationType", corr, strlen(corr));
+        if (h->alert_value(a, &value) == 1 && value == value) {
+            char num[40];
+
+            snprintf(num, sizeof(num), "%.17g", value);
+            if (cef_pair(s, "cfp1", 4, num, strlen(num))) {
+                cef_cpair(s, "cfp1Label", "correlationValue");
+            }
+        }
+    }
+    cef_custom_string(s, 5, "tlp", alertutil_tlp(h, a), strlen(alertutil_tlp(h, a)));
+    cef_custom_string(s, 6, "mitreAttack", s->attack.data, s->attack.len);
+    cef_fields(s, a);
+    sbuf_putc(&s->out, '\n');
+}
+
+static int
+cef_init(const struct kz_host *host, const struct kz_instance *inst, void *config, void **state)
+{
+    struct cef_state *s;
+
+    if (host->abi_major != KZ_ABI_MAJOR ||
+        host->struct_size < offsetof(struct kz_host, buf_len) + sizeof(host->buf_len)) {
+        return KZ_ERR;
+    }
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        host->log(inst, KZ_LOG_ERR, "calloc(%zu) failed", sizeof(*s));
+        return KZ_ERR;
+    }
+    s->host = host;
+    s->inst = inst;
+    s->cfg = config;
+    *state = s;
+    return KZ_OK;
+}
+
+static int
+cef_emit(void *state, const struct kz_alert *alert, struct kz_buf *buf)
+{
+    struct cef_state *s = state;
+
+    sbuf_reset(&s->out);
+    sbuf_reset(&s->keys);
+    cef_write(s, alert);
+    if (sbuf_failed(&s->out) || sbuf_failed(&s->keys) || sbuf_failed(&s->tags) ||
+        sbuf_failed(&s->attack)) {
+        s->host->log(s->inst, KZ_LOG_ERR, "out of memory formatting alert %s",
+                     alertutil_str(s->host, alert, KZ_ALERT_ID));
+        return KZ_ERR;
+    }
+    s->host->buf_append(buf, s->out.data, s->out.len);
+    return KZ_OK;
+}
+
+static void
+cef_close(void *state)
+{
+    struct cef_state *s = state;
+
+    if (s == NULL) {
+        return;
+    }
+    sbuf_free(&s->out);
+    sbuf_free(&s->keys);
+    sbuf_free(&s->tags);
+    sbuf_free(&s->attack);
+    free(s);
+}
+
+static const struct kz_plugin cef_plugin = {
+    .abi_major = KZ_ABI_MAJOR,
+    .abi_minor = KZ_ABI_MINOR,
+    .struct_size = sizeof(struct kz_plugin),
+    .name = "cef",
+    .version = CEF_VERSION,
+    .description = "ArcSight CEF line per alert (header and extension escaping per CEF)",
+    .options = cef_options,
+    .config_size = sizeof(struct cef_config),
+    .init = cef_init,
+    .open = NULL,
+    .emit = cef_emit,
+    .flush = NULL,
+    .close = cef_close,
+};
+
+/* The plugin's one exported symbol. */
+const struct kz_plugin *
+kz_plugin_entry(void)
+{
+    return &cef_plugin;
+}

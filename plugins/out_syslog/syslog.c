@@ -1,0 +1,346 @@
+/*
+ * out_syslog: one RFC 5424 syslog message per alert, one per line:
+ *
+ *   <PRI>1 TIMESTAMP HOSTNAME APP-NAME - MSGID [kizuna@32473 alert_id="..." ...] BOM MSG
+ *
+ * PRI is facility * 8 + severity, the facility from the `facility` option (authpriv by
+ * default: alerts name users and addresses, and authpriv is the facility systems keep
+ * private) and the severity from the level (critical 2, high 3, medium 4, low 5,
+ * informational 6). TIMESTAMP is the alert time (UTC, microseconds), HOSTNAME the daemon's
+ * host name, MSGID the alert id. One SD-ELEMENT carries the alert and the main ECS fields
+ * as SD-PARAMs (ECS names are valid SD-NAMEs); values escape '"', '\' and ']' as RFC 5424
+ * 6.3.3 requires. MSG is the rule title and the event's message, UTF-8 with a BOM.
+ * Framing (octet counting over TCP, RFC 6587) is the delivery's job, not the format's.
+ *
+ * Control characters (line breaks included) cannot travel in one line: in SD values and MSG
+ * they become spaces; invalid UTF-8 becomes U+FFFD. See README.md and docs/FORMATS.md.
+ *
+ * Includes only <kizuna/plugin.h> and libc (through header-only helpers in plugins/common).
+ */
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kizuna/plugin.h>
+
+#include "../common/alertutil.h"
+#include "../common/attack.h"
+#include "../common/sbuf.h"
+#include "../common/timefmt.h"
+
+#define SYSLOG_VERSION "1.0.0"
+
+/* RFC 5424 field limits. */
+#define SYSLOG_HOSTNAME_MAX 255
+#define SYSLOG_APPNAME_MAX 48
+#define SYSLOG_SDNAME_MAX 32
+
+struct syslog_config {
+    const char *facility;
+    const char *app_name;
+    const char *sd_id;
+    int bom;
+};
+
+static const struct kz_option syslog_options[] = {
+    {"facility", KZ_OPT_STRING, "authpriv", 0, 0, offsetof(struct syslog_config, facility),
+     "facility: a name (auth, authpriv, daemon, local0 ... local7) or a number 0-23"},
+    {"app_name", KZ_OPT_STRING, "kizunad", 0, 0, offsetof(struct syslog_config, app_name),
+     "APP-NAME (1-48 printable ASCII characters)"},
+    {"sd_id", KZ_OPT_STRING, "kizuna@32473", 0, 0, offsetof(struct syslog_config, sd_id),
+     "SD-ID of the structured data (name@private-enterprise-number)"},
+    {"bom", KZ_OPT_BOOL, "true", 0, 0, offsetof(struct syslog_config, bom),
+     "start MSG with the UTF-8 byte order mark, as RFC 5424 6.4 asks of UTF-8 messages"},
+    {NULL, 0, NULL, 0, 0, 0, NULL},
+};
+
+static const char *const syslog_facilities[24] = {
+    "kern",   "user",   "mail",   "daemon", "auth",   "syslog", "lpr",    "news",
+    "uucp",   "cron",   "authpriv", "ftp",  "ntp",    "audit",  "alert",  "clock",
+    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+};
+
+struct syslog_state {
+    const struct kz_host *host;
+    const struct kz_instance *inst;
+    const struct syslog_config *cfg;
+    int facility;
+    struct sbuf out;
+};
+
+/* Facility name or number -> 0..23, or -1. */
+static int
+syslog_facility(const char *s)
+{
+    char *end;
+    long v;
+
+    if (s == NULL || s[0] == '\0') {
+        return -1;
+    }
+    for (int i = 0; i < 24; i++) {
+        if (strcmp(s, syslog_facilities[i]) == 0) {
+            return i;
+        }
+    }
+    if (strcmp(s, "security") == 0) {
+        return 4;
+    }
+    v = strtol(s, &end, 10);
+    return *end == '\0' && v >= 0 && v <= 23 ? (int)v : -1;
+}
+
+/* 1 when s is 1..max PRINTUSASCII characters, none of them in `except`. */
+static int
+syslog_printusascii(const char *s, size_t max, const char *except)
+{
+    size_t n = 0;
+
+    for (; s != NULL && *s != '\0'; s++, n++) {
+        if (*s < 33 || *s > 126 || strchr(except, *s) != NULL) {
+            return 0;
+        }
+    }
+    return n > 0 && n <= max;
+}
+
+/* A header field: PRINTUSASCII only (others become '_'), at most max, "-" when empty. */
+static void
+syslog_header_field(struct sbuf *b, const char *s, size_t max)
+{
+    size_t n = 0;
+
+    for (; s != NULL && *s != '\0' && n < max; s++, n++) {
+        sbuf_putc(b, *s >= 33 && *s <= 126 ? *s : '_');
+    }
+    if (n == 0) {
+        sbuf_putc(b, '-');
+    }
+}
+
+/* UTF-8 text with control characters as spaces; in a PARAM-VALUE also " \ ] escaped. */
+static void
+syslog_text(struct sbuf *b, const char *s, size_t len, int param)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    while (i < len) {
+        uint32_t cp;
+        size_t k = sbuf_utf8_next(p + i, len - i, &cp);
+
+        if (cp == SBUF_UTF8_BAD) {
+            sbuf_append(b, "\xef\xbf\xbd", 3);
+        } else if (cp < 0x20 || cp == 0x7f) {
+            sbuf_putc(b, ' ');
+        } else if (param && (cp == '"' || cp == '\\' || cp == ']')) {
+            sbuf_putc(b, '\\');
+            sbuf_putc(b, (char)cp);
+        } else {
+            sbuf_append(b, p + i, k);
+        }
+        i += k;
+    }
+}
+
+static void
+syslog_param(struct sbuf *b, const char *name, const char *v, size_t n)
+{
+    if (v == NULL) {
+        return;
+    }
+    sbuf_printf(b, " %s=\"", name);
+    syslog_text(b, v, n, 1);
+    sbuf_putc(b, '"');
+}
+
+static void
+syslog_cparam(struct sbuf *b, const char *name, const char *v)
+{
+    if (v != NULL && v[0] != '\0') {
+        syslog_param(b, name, v, strlen(v));
+    }
+}
+
+/* The ECS fields carried as SD-PARAMs, under their own names. */
+static const char *const syslog_ecs[] = {
+    "source.ip",   "source.port", "source.domain",   "destination.ip", "destination.port",
+    "user.name",   "host.name",   "event.outcome",
+};
+
+static int
+syslog_severity(int level)
+{
+    static const int sev[] = {6, 5, 4, 3, 2};
+
+    return level >= 0 && level <= 4 ? sev[level] : 6;
+}
+
+static void
+syslog_write(struct syslog_state *s, const struct kz_alert *a)
+{
+    const struct kz_host *h = s->host;
+    const char *corr = h->alert_str(a, KZ_ALERT_CORR_TYPE);
+    const char *title = alertutil_str(h, a, KZ_ALERT_RULE_TITLE);
+    size_t ntags = h->alert_ntags(a);
+    char t[TIMEFMT_MAX];
+    char num[40];
+    double value;
+    const char *v;
+    size_t n;
+
+    timefmt_rfc3339(h->alert_time(a, KZ_TIME_ALERT), 6, t);
+    sbuf_printf(&s->out, "<%d>1 %s ", s->facility * 8 + syslog_severity(h->alert_severity(a)),
+                t);
+    syslog_header_field(&s->out, h->alert_str(a, KZ_ALERT_HOST), SYSLOG_HOSTNAME_MAX);
+    sbuf_putc(&s->out, ' ');
+    syslog_header_field(&s->out, s->cfg->app_name, SYSLOG_APPNAME_MAX);
+    sbuf_puts(&s->out, " - ");
+    syslog_header_field(&s->out, h->alert_str(a, KZ_ALERT_ID), 32);
+
+    sbuf_printf(&s->out, " [%s", s->cfg->sd_id);
+    syslog_cparam(&s->out, "alert_id", h->alert_str(a, KZ_ALERT_ID));
+    syslog_cparam(&s->out, "rule_id", h->alert_str(a, KZ_ALERT_RULE_ID));
+    syslog_cparam(&s->out, "rule", title);
+    syslog_cparam(&s->out, "level", h->alert_str(a, KZ_ALERT_LEVEL));
+    syslog_cparam(&s->out, "kind", h->alert_str(a, KZ_ALERT_KIND));
+    syslog_cparam(&s->out, "tlp", alertutil_tlp(h, a));
+    if (corr != NULL) {
+        syslog_cparam(&s->out, "corr_type", corr);
+        snprintf(num, sizeof(num), "%" PRIu64, h->alert_count(a));
+        syslog_cparam(&s->out, "count", num);
+        if (h->alert_value(a, &value) == 1 && value == value) {
+            snprintf(num, sizeof(num), "%.17g", value);
+            syslog_cparam(&s->out, "value", num);
+        }
+        timefmt_rfc3339(h->alert_time(a, KZ_TIME_FIRST), 6, t);
+        syslog_cparam(&s->out, "first", t);
+        timefmt_rfc3339(h->alert_time(a, KZ_TIME_LAST), 6, t);
+        syslog_cparam(&s->out, "last", t);
+    }
+    syslog_cparam(&s->out, "group_key", h->alert_str(a, KZ_ALERT_GROUP_KEY));
+    for (size_t i = 0; i < ntags; i++) {
+        syslog_cparam(&s->out, "tag", h->alert_tag(a, i));
+    }
+    for (size_t i = 0; i < ntags; i++) {
+        struct attack_ref r;
+
+        if (attack_parse_tag(h->alert_tag(a, i), &r)) {
+            syslog_cparam(&s->out, "attack", attack_ref_id(&r));
+        }
+    }
+    for (size_t i = 0; i < sizeof(syslog_ecs) / sizeof(syslog_ecs[0]); i++) {
+        v = alertutil_get(h, a, syslog_ecs[i], &n);
+        if (v != NULL && n > 0) {
+            syslog_param(&s->out, syslog_ecs[i], v, n);
+        }
+    }
+    sbuf_puts(&s->out, "] ");
+    if (s->cfg->bom) {
+        sbuf_append(&s->out, "\xef\xbb\xbf", 3);
+    }
+    syslog_text(&s->out, title, strlen(title), 0);
+    v = h->alert_get(a, "message", &n);
+    if (v != NULL && n > 0) {
+        sbuf_puts(&s->out, ": ");
+        syslog_text(&s->out, v, n, 0);
+    }
+    sbuf_putc(&s->out, '\n');
+}
+
+static int
+syslog_init(const struct kz_host *host, const struct kz_instance *inst, void *config,
+            void **state)
+{
+    const struct syslog_config *cfg = config;
+    struct syslog_state *s;
+    int facility;
+
+    if (host->abi_major != KZ_ABI_MAJOR ||
+        host->struct_size < offsetof(struct kz_host, buf_len) + sizeof(host->buf_len)) {
+        return KZ_ERR;
+    }
+    facility = syslog_facility(cfg->facility);
+    if (facility < 0) {
+        host->log(inst, KZ_LOG_ERR, "facility '%s' is not a syslog facility (name or 0-23)",
+                  cfg->facility != NULL ? cfg->facility : "");
+        return KZ_ERR;
+    }
+    if (!syslog_printusascii(cfg->app_name, SYSLOG_APPNAME_MAX, "")) {
+        host->log(inst, KZ_LOG_ERR, "app_name '%s' is not 1-48 printable ASCII characters",
+                  cfg->app_name != NULL ? cfg->app_name : "");
+        return KZ_ERR;
+    }
+    if (!syslog_printusascii(cfg->sd_id, SYSLOG_SDNAME_MAX, "= ]\"") ||
+        strchr(cfg->sd_id, '@') == NULL) {
+        host->log(inst, KZ_LOG_ERR,
+                  "sd_id '%s' is not an SD-ID of the form name@number (32 characters at most)",
+                  cfg->sd_id != NULL ? cfg->sd_id : "");
+        return KZ_ERR;
+    }
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        host->log(inst, KZ_LOG_ERR, "calloc(%zu) failed", sizeof(*s));
+        return KZ_ERR;
+    }
+    s->host = host;
+    s->inst = inst;
+    s->cfg = cfg;
+    s->facility = facility;
+    *state = s;
+    return KZ_OK;
+}
+
+static int
+syslog_emit(void *state, const struct kz_alert *alert, struct kz_buf *buf)
+{
+    struct syslog_state *s = state;
+
+    sbuf_reset(&s->out);
+    syslog_write(s, alert);
+    if (sbuf_failed(&s->out)) {
+        s->host->log(s->inst, KZ_LOG_ERR, "out of memory formatting alert %s",
+                     alertutil_str(s->host, alert, KZ_ALERT_ID));
+        return KZ_ERR;
+    }
+    s->host->buf_append(buf, s->out.data, s->out.len);
+    return KZ_OK;
+}
+
+static void
+syslog_close(void *state)
+{
+    struct syslog_state *s = state;
+
+    if (s == NULL) {
+        return;
+    }
+    sbuf_free(&s->out);
+    free(s);
+}
+
+static const struct kz_plugin syslog_plugin = {
+    .abi_major = KZ_ABI_MAJOR,
+    .abi_minor = KZ_ABI_MINOR,
+    .struct_size = sizeof(struct kz_plugin),
+    .name = "syslog",
+    .version = SYSLOG_VERSION,
+    .description = "RFC 5424 syslog message per alert, with the alert as structured data",
+    .options = syslog_options,
+    .config_size = sizeof(struct syslog_config),
+    .init = syslog_init,
+    .open = NULL,
+    .emit = syslog_emit,
+    .flush = NULL,
+    .close = syslog_close,
+};
+
+/* The plugin's one exported symbol. */
+const struct kz_plugin *
+kz_plugin_entry(void)
+{
+    return &syslog_plugin;
+}

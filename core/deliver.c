@@ -102,6 +102,7 @@ static const struct deliver_key deliver_common_keys[] = {
 
 static const struct deliver_transport *const deliver_transports[] = {
     &deliver_file_transport,
+    &deliver_http_transport,
     NULL,
 };
 

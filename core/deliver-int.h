@@ -110,6 +110,11 @@ extern const struct deliver_transport deliver_syslog_transport;
  */
 void deliver_done(struct deliver *d, struct deliver_rec *rec, enum deliver_result res,
                   const char *reason);
+/*
+ * Report RETRY for every record in flight except skip (may be NULL), in spool order: for a
+ * transport that lost track of what it sent (a replaced Kafka producer).
+ */
+void deliver_retry_sent(struct deliver *d, struct deliver_rec *skip, const char *reason);
 /* The transport finished closing (see close). */
 void deliver_transport_closed(struct deliver *d);
 uv_loop_t *deliver_loop(const struct deliver *d);

@@ -103,6 +103,7 @@ static const struct deliver_key deliver_common_keys[] = {
 static const struct deliver_transport *const deliver_transports[] = {
     &deliver_file_transport,
     &deliver_http_transport,
+    &deliver_kafka_transport,
     NULL,
 };
 
@@ -831,6 +832,17 @@ deliver_done(struct deliver *d, struct deliver_rec *rec, enum deliver_result res
         d->streak = 0;
     }
     deliver_kick(d);
+}
+
+void
+deliver_retry_sent(struct deliver *d, struct deliver_rec *skip, const char *reason)
+{
+    for (size_t i = 0; i < d->win_len; i++) {
+        struct deliver_rec *rec = deliver_win_at(d, i);
+        if (rec != skip && rec->state == DELIVER_REC_SENT) {
+            deliver_done(d, rec, DELIVER_RETRY, reason);
+        }
+    }
 }
 
 /* Acknowledge finished records at the head of the window. */

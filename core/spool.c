@@ -904,7 +904,9 @@ spool_recover(struct spool *sp, char *err, size_t errlen)
         }
         seqs[nseqs++] = seq;
     }
-    qsort(seqs, nseqs, sizeof(*seqs), spool_u64_cmp);
+    if (nseqs > 1) {
+        qsort(seqs, nseqs, sizeof(*seqs), spool_u64_cmp);
+    }
     sp->next_seq = cseg + 1;
     for (size_t i = 0; i < nseqs; i++) {
         char name[SPOOL_SEG_NAME_LEN + 1];

@@ -69,6 +69,7 @@ static const struct {
     {"deviceAddress", "observer.ip"},
 };
 
+/* Whether p[0..n) starts with "CEF:" and a digit. */
 int
 decode_cef_starts(const char *p, size_t n)
 {
@@ -278,6 +279,7 @@ cef_parse_ext(struct decode_state *st, const char *p, size_t n)
     return 0;
 }
 
+/* Decode the CEF record at p (inside st->line): header and extension. 0 or -1. */
 int
 decode_cef_body(struct decode_state *st, const char *p, size_t n)
 {
@@ -350,6 +352,7 @@ cef_find(const char *p, size_t n)
     return NULL;
 }
 
+/* Decode st's line as CEF, bare or behind a syslog header. Returns 0 or -1. */
 int
 decode_cef_run(struct decode_state *st)
 {
@@ -388,6 +391,7 @@ decode_cef_run(struct decode_state *st)
     return decode_cef_body(st, c, n - (size_t)(c - p));
 }
 
+/* Decode one CEF line; see decode.h for the contract. */
 int
 decode_cef(struct event *ev, const char *line, size_t len, const struct decode_ctx *ctx,
            char *err, size_t errlen)

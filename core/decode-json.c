@@ -411,6 +411,7 @@ json_parse(struct json_parser *jp, uint32_t max_depth)
     return 0;
 }
 
+/* Decode st's line as one JSON object. Returns 0 or -1. */
 int
 decode_json_run(struct decode_state *st)
 {
@@ -444,6 +445,7 @@ decode_json_run(struct decode_state *st)
     return 0;
 }
 
+/* Decode one JSON line; see decode.h for the contract. */
 int
 decode_json(struct event *ev, const char *line, size_t len, const struct decode_ctx *ctx,
             char *err, size_t errlen)

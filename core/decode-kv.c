@@ -114,6 +114,7 @@ kv_next(const char *p, size_t n, size_t *i, struct kv_scan *sc, size_t *key, siz
     return 1;
 }
 
+/* Count the key=value pairs of p[0..n), stopping at max (for auto detection). */
 int
 decode_kv_count(const char *p, size_t n, int max)
 {
@@ -193,6 +194,7 @@ kv_add_alias(struct decode_state *st, const char *key, size_t key_len, const cha
     return 0;
 }
 
+/* Add a field (and an ECS alias) for each key=value pair of p[0..n). 0 or -1. */
 int
 decode_kv_pairs(struct decode_state *st, const char *p, size_t n, int *npairs)
 {
@@ -247,6 +249,7 @@ decode_kv_pairs(struct decode_state *st, const char *p, size_t n, int *npairs)
     return 0;
 }
 
+/* Decode st's line as key=value pairs, after a syslog header if any. 0 or -1. */
 int
 decode_kv_run(struct decode_state *st)
 {
@@ -279,6 +282,7 @@ decode_kv_run(struct decode_state *st)
     return 0;
 }
 
+/* Decode one key=value line; see decode.h for the contract. */
 int
 decode_kv(struct event *ev, const char *line, size_t len, const struct decode_ctx *ctx,
           char *err, size_t errlen)

@@ -168,6 +168,7 @@ syslog_zone(const char *p, size_t n, int *minutes)
     return 0;
 }
 
+/* Parse a BSD date at p; returns the bytes used (0: none) and the time in *us. */
 size_t
 decode_syslog_time_bsd(const char *p, size_t n, int64_t now_us, int64_t *us)
 {
@@ -461,6 +462,7 @@ syslog_iso_at(const char *p, size_t n)
            p[7] == '-' && (p[10] == 'T' || p[10] == 't');
 }
 
+/* Parse the syslog header of line into *h (pointers into line). Returns 0 or -1. */
 int
 decode_syslog_parse(const char *line, size_t len, int64_t now_us, struct decode_syslog_hdr *h,
                     char *why, size_t whylen)
@@ -563,6 +565,7 @@ decode_syslog_parse(const char *line, size_t len, int64_t now_us, struct decode_
     return 0;
 }
 
+/* Move an RFC 3164 "TAG[PID]: " from the front of h->msg into h->app/h->procid. */
 void
 decode_syslog_split_tag(struct decode_syslog_hdr *h)
 {
@@ -673,6 +676,7 @@ syslog_all_digits(const char *p, size_t n)
     return 1;
 }
 
+/* Add the fields of a parsed header (and its message). Returns 0 or -1. */
 int
 decode_syslog_emit(struct decode_state *st, const struct decode_syslog_hdr *h)
 {
@@ -746,6 +750,7 @@ decode_syslog_emit(struct decode_state *st, const struct decode_syslog_hdr *h)
     return 0;
 }
 
+/* Finish a syslog decode whose header is already parsed. Returns 0 or -1. */
 int
 decode_syslog_run_hdr(struct decode_state *st, struct decode_syslog_hdr *h)
 {
@@ -758,6 +763,7 @@ decode_syslog_run_hdr(struct decode_state *st, struct decode_syslog_hdr *h)
     return decode_syslog_emit(st, h);
 }
 
+/* Decode st's line as syslog (RFC 3164 or RFC 5424). Returns 0 or -1. */
 int
 decode_syslog_run(struct decode_state *st)
 {
@@ -776,6 +782,7 @@ decode_syslog_run(struct decode_state *st)
     return decode_syslog_run_hdr(st, &h);
 }
 
+/* Decode one syslog line; see decode.h for the contract. */
 int
 decode_syslog(struct event *ev, const char *line, size_t len, const struct decode_ctx *ctx,
               char *err, size_t errlen)

@@ -19,6 +19,7 @@ static const char *const decode_names[] = {
     [DECODE_CEF] = "cef",   [DECODE_KV] = "kv",
 };
 
+/* Map a config name to a format. Returns 0, or -1 for an unknown (or NULL) name. */
 int
 decode_format_parse(const char *name, enum decode_format *out)
 {
@@ -31,6 +32,7 @@ decode_format_parse(const char *name, enum decode_format *out)
     return -1;
 }
 
+/* The config name of a format (a static string; "unknown" when out of range). */
 const char *
 decode_format_name(enum decode_format fmt)
 {
@@ -40,6 +42,7 @@ decode_format_name(enum decode_format fmt)
     return "unknown";
 }
 
+/* Write "<format>: <reason>" into the caller's err buffer (may be NULL). Returns -1. */
 int
 decode_fail(struct decode_state *st, const char *fmt, ...)
 {
@@ -59,6 +62,7 @@ decode_fail(struct decode_state *st, const char *fmt, ...)
     return -1;
 }
 
+/* A printable excerpt of input for an error message, written into buf. */
 const char *
 decode_quote(char *buf, const char *p, size_t n)
 {
@@ -72,6 +76,7 @@ decode_quote(char *buf, const char *p, size_t n)
     return buf;
 }
 
+/* Start a decode call: trim CR/LF, check the length, copy the line as event.original. */
 int
 decode_begin(struct decode_state *st, struct event *ev, const char *fmt, const char *line,
              size_t len, const struct decode_ctx *ctx, char *err, size_t errlen)
@@ -108,6 +113,7 @@ decode_begin(struct decode_state *st, struct event *ev, const char *fmt, const c
     return 0;
 }
 
+/* Refuse binary data (NUL, C0 controls but TAB LF VT FF CR ESC). Returns 0 or -1. */
 int
 decode_check_text(struct decode_state *st)
 {
@@ -132,6 +138,7 @@ decode_check_text(struct decode_state *st)
     return 0;
 }
 
+/* Record the event's own time; decode_finish() applies it. */
 void
 decode_set_time(struct decode_state *st, int64_t us)
 {
@@ -139,6 +146,7 @@ decode_set_time(struct decode_state *st, int64_t us)
     st->time_us = us;
 }
 
+/* Add a field whose name and value already outlive the event. Returns 0 or -1. */
 int
 decode_add_ref(struct decode_state *st, const char *name, size_t name_len, const char *value,
                size_t value_len)
@@ -149,6 +157,7 @@ decode_add_ref(struct decode_state *st, const char *name, size_t name_len, const
     return 0;
 }
 
+/* Add a field; the value is copied into the arena (or shared with event.original). */
 int
 decode_add(struct decode_state *st, const char *name, size_t name_len, const char *value,
            size_t value_len)
@@ -169,6 +178,7 @@ decode_add(struct decode_state *st, const char *name, size_t name_len, const cha
     return decode_add_ref(st, name, name_len, copy, value_len);
 }
 
+/* Add a field holding a decimal integer (copied into the arena). */
 int
 decode_add_int(struct decode_state *st, const char *name, size_t name_len, int64_t v)
 {
@@ -178,6 +188,7 @@ decode_add_int(struct decode_state *st, const char *name, size_t name_len, int64
     return decode_add(st, name, name_len, buf, (size_t)n);
 }
 
+/* prefix + key as a NUL-terminated string in the event arena. */
 char *
 decode_name(struct decode_state *st, const char *prefix, size_t prefix_len, const char *key,
             size_t key_len, size_t *out_len)
@@ -227,6 +238,7 @@ decode_format_time(int64_t us, char *buf)
     }
 }
 
+/* Set the event time (arrival when the line had none) and add @timestamp. */
 int
 decode_finish(struct decode_state *st)
 {
@@ -304,6 +316,7 @@ decode_time_epoch(const char *p, size_t n, int64_t *us)
     return 0;
 }
 
+/* A time from a field value: epoch number, RFC 3339 or a BSD date. 0 or -1. */
 int
 decode_time_value(const char *p, size_t n, int64_t now_us, int64_t *us)
 {
@@ -381,6 +394,7 @@ decode_auto_run(struct decode_state *st)
     return decode_plain_run(st);
 }
 
+/* Decode one line in the given format (DECODE_AUTO detects); see decode.h. */
 int
 decode_line(enum decode_format fmt, struct event *ev, const char *line, size_t len,
             const struct decode_ctx *ctx, char *err, size_t errlen)

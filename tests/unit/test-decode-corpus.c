@@ -423,8 +423,9 @@ test_zeek(const char *dir)
         size_t len = 0, cap = 1 << 16, n;
         char *buf = malloc(cap);
         FILE *p;
-        snprintf(cmd, sizeof(cmd), "gzip -dc '%s/zeek/brimdata-zed-sample-data/zeek-json/%s.json.gz'",
-                 dir, logs[i]);
+        snprintf(cmd, sizeof(cmd),
+                 "gzip -dc '%s/zeek/brimdata-zed-sample-data/zeek-json/%s.json.gz'", dir,
+                 logs[i]);
         p = popen(cmd, "r");
         while (p != NULL && (n = fread(buf + len, 1, cap - len, p)) > 0) {
             len += n;

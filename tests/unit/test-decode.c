@@ -211,7 +211,8 @@ static const struct dcase cases[] = {
      "2024-05-06T07:08:09.500000Z", {"@timestamp=2024-05-06T07:08:09.500000Z", "x=1"}},
     {DECODE_JSON, "{\"timestamp\":\"2022-07-12T06:22:33.415742+0000\"}", "json",
      "2022-07-12T06:22:33.415742Z", {"timestamp=2022-07-12T06:22:33.415742+0000"}},
-    {DECODE_JSON, "{\"time\":1700000000}", "json", "2023-11-14T22:13:20.000000Z", {"time=1700000000"}},
+    {DECODE_JSON, "{\"time\":1700000000}", "json", "2023-11-14T22:13:20.000000Z",
+     {"time=1700000000"}},
     {DECODE_JSON, "{\"time\":1700000000123}", "json", "2023-11-14T22:13:20.123000Z", {"!x"}},
     {DECODE_JSON, "{\"time\":\"1700000000123456\"}", "json", "2023-11-14T22:13:20.123456Z",
      {"!x"}},
@@ -546,7 +547,8 @@ test_max_fields(void)
         const char *line;
         const char *err;
     } t[] = {
-        {DECODE_SYSLOG, "<13>Feb  5 01:02:03 host app[1]: msg", "syslog: too many fields (limit 4)"},
+        {DECODE_SYSLOG, "<13>Feb  5 01:02:03 host app[1]: msg",
+         "syslog: too many fields (limit 4)"},
         {DECODE_JSON, "{\"a\":1,\"b\":2,\"c\":3,\"d\":4}", "json: too many fields (limit 4)"},
         {DECODE_JSON, "{\"a\":[1,2,3,4,5]}", "json: too many fields (limit 4)"},
         {DECODE_CEF, "CEF:0|a|b|c|d|e|1|", "cef: too many fields (limit 4)"},

@@ -104,6 +104,7 @@ static const struct deliver_transport *const deliver_transports[] = {
     &deliver_file_transport,
     &deliver_http_transport,
     &deliver_kafka_transport,
+    &deliver_redis_transport,
     NULL,
 };
 

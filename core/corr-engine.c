@@ -272,7 +272,7 @@ corr_engine_evidence(struct corr_engine *eng, struct alert *a, const struct corr
             break;
         }
         corr_engine_source(&b, &e->ref);
-        alert_fields_add(fl, "source", 6, b.data, b.len);
+        alert_fields_add(fl, "kizuna.source", 13, b.data, b.len);
         n = time_format_rfc3339(e->time_us, when);
         alert_fields_add(fl, F_TIMESTAMP, sizeof(F_TIMESTAMP) - 1, when, n);
         for (size_t g = 0; g < a->group.n; g++) {
@@ -301,9 +301,16 @@ corr_engine_alert(struct corr_engine *eng, struct corr_live *live, const struct 
                   const struct event *ev)
 {
     const struct corr_rule *cr = live->cr;
-    struct alert *a = alert_new(live->rule);
+    struct alert *a;
     uint32_t first, end;
+    int chained = corr_engine_targets(eng, live->rule, &first, &end);
 
+    live->alerts++;
+    eng->stats.alerts++;
+    if (!chained && (!live->rule->generate || eng->cb == NULL)) {
+        return; /* nobody would see it: counted, not built */
+    }
+    a = alert_new(live->rule);
     a->corr_type = cr->type->name;
     a->time_us = res->time_us;
     a->first_us = res->first_us;
@@ -322,15 +329,13 @@ corr_engine_alert(struct corr_engine *eng, struct corr_live *live, const struct 
     }
     corr_engine_evidence(eng, a, live, res);
     alert_compute_id(a, res->key, res->window_start_us);
-    live->alerts++;
-    eng->stats.alerts++;
     if (live->rule->generate && eng->cb != NULL) {
         eng->stats.alerts_delivered++;
         eng->cb(eng->arg, a);
     }
 
     /* Chaining: the alert is an event for the correlations that reference this one. */
-    if (corr_engine_targets(eng, live->rule, &first, &end) && eng->depth < eng->nchain) {
+    if (chained && eng->depth < eng->nchain) {
         struct event *cev = &eng->chain[eng->depth];
         char count[24];
         event_reset(cev);

@@ -203,7 +203,7 @@ pipeline_match_cb(void *arg, const struct rule *rule, struct event *ev)
         free(a->group_key);
         a->group_key = xstrdup("");
         evd = alert_add_evidence(a);
-        alert_fields_add(evd, "source", 6, src, strlen(src));
+        alert_fields_add(evd, "kizuna.source", 13, src, strlen(src));
         {
             char when[32];
             size_t n = time_format_rfc3339(ev->time_us, when);

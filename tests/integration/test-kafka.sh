@@ -69,7 +69,7 @@ srcs = set()
 for l in open(sys.argv[1]):
     a = json.loads(l)
     seqs[int(a["test"]["seq"])] += 1
-    srcs.add(a["kizuna"]["evidence"][0]["source"].rsplit("/", 2)[1])
+    srcs.add(a["kizuna"]["evidence"][0]["kizuna"]["source"].rsplit("/", 2)[1])
 dups = [s for s, n in seqs.items() if n > 1]
 missing = [s for s in range(500) if s not in seqs]
 assert not dups, "duplicates: %s" % dups[:10]

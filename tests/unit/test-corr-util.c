@@ -74,7 +74,7 @@ ct_sink_cb(void *arg, struct alert *a)
     c->value = a->value;
     c->nev = a->nevidence;
     for (size_t i = 0; i < a->nevidence; i++) {
-        const struct alert_field *src = alert_fields_get(&a->evidence[i], "source");
+        const struct alert_field *src = alert_fields_get(&a->evidence[i], "kizuna.source");
         const struct alert_field *ts = alert_fields_get(&a->evidence[i], "@timestamp");
         buf_printf(&b, "%s%s@%s", i ? ";" : "", src ? src->value : "?", ts ? ts->value : "?");
     }

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -105,6 +106,7 @@ static const struct deliver_transport *const deliver_transports[] = {
     &deliver_http_transport,
     &deliver_kafka_transport,
     &deliver_redis_transport,
+    &deliver_syslog_transport,
     NULL,
 };
 
@@ -1144,6 +1146,7 @@ deliver_new(uv_loop_t *loop, const struct deliver_conf *dc, struct deliver **out
 
     *out = NULL;
     d->loop = loop;
+    signal(SIGPIPE, SIG_IGN); /* a peer that went away is an EPIPE to handle, not a kill */
     if (deliver_conf_parse(dc, &d->cc, &d->tp, &d->tconf, errs) != 0) {
         goto out;
     }

@@ -69,7 +69,8 @@ int deliver_check(const struct deliver_conf *dc, struct errlist *errs);
  * Validate dc, create/open the spool directory, recover records left by an earlier run
  * (they are delivered first) and start the transport on loop. Returns 0 and *out (owned by
  * the caller: deliver_stop() then deliver_free()), or -1 with the problems in errs.
- * Also sets SIGXFSZ to SIG_IGN (process-wide) so a file size limit is an error, not a kill.
+ * Also sets SIGXFSZ and SIGPIPE to SIG_IGN (process-wide): a file size limit or a partner
+ * that hung up is an error to handle (EFBIG, EPIPE), not a kill.
  */
 int deliver_new(uv_loop_t *loop, const struct deliver_conf *dc, struct deliver **out,
                 struct errlist *errs);

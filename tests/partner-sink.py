@@ -23,9 +23,10 @@ line, and answers each with exactly one line on stdout:
     requests            number of requests received, answered or not
     last                the last request as JSON {id, action, headers, body}
   tcp (RFC 6587 octet counting: "LEN SP MSG")
-    down                close the listening socket and every connection
+    down                close the listening socket and hang up every connection
     up                  listen again on the same port
-    kick                close every connection, keep listening
+    kick                hang up every connection (FIN; what still arrives is read), keep
+                        listening
     errors              number of framing errors seen (a bad frame closes its connection)
 """
 import http.server
@@ -150,15 +151,21 @@ class TcpSink:
             c.close()
 
     def kick(self):
+        """Hang up politely: send FIN, but read what the sender still writes until it
+        closes (a receiver that drains before going away loses nothing)."""
         with lock:
             conns = list(self.conns)
         for c in conns:
             try:
-                c.shutdown(socket.SHUT_RDWR)
+                c.shutdown(socket.SHUT_WR)
             except OSError:
                 pass
 
     def down(self):
+        try:
+            self.lsock.shutdown(socket.SHUT_RDWR)  # wakes the accept()ing thread (Linux)
+        except OSError:
+            pass
         self.lsock.close()
         self.kick()
 

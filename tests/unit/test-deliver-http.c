@@ -370,6 +370,42 @@ test_stop_hanging(void)
     ok(dt_deliver_stop(&loop, d, 5000), "stop");
 }
 
+/* A partner whose endpoint hangs and whose spool is full does not hold up another one. */
+static void
+test_independent(void)
+{
+    struct deliver *stuck, *fine;
+    struct deliver_stats st;
+    struct dt_wait w;
+    int r = 0, n;
+
+    reset_sink();
+    dt_sink_cmd(&sink, "default hang");
+    stuck = dt_deliver_new(&loop, "stuck", dt_path("state"),
+                           dt_yaml("type: http\nurl: %s\ntimeout: 30s\ndrain_timeout: 10ms\n"
+                                   "spool: {max_bytes: 64KiB, segment_bytes: 4KiB}\n", url));
+    fine = dt_deliver_new(&loop, "fine", dt_path("state"),
+                          dt_yaml("type: file\npath: %s\n", dt_path("fine.log")));
+    if (!ok(stuck != NULL && fine != NULL, "two partners")) {
+        return;
+    }
+    for (n = 0; n < 5000 && r == 0; n++) {
+        r = submit_range(stuck, n, n + 1);
+    }
+    is_int(r, -EAGAIN, "the stuck partner's spool is full");
+    is_int(submit_range(fine, 0, 300), 0, "the other partner still accepts");
+    w.d = fine;
+    w.n = 300;
+    ok(dt_run_until(&loop, dt_delivered_at_least, &w, 5000),
+       "and delivers while the first one's request hangs");
+    deliver_get_stats(stuck, &st);
+    ok(st.delivered == 0 && st.in_flight == 1, "the stuck one has one request hanging");
+    ok(dt_deliver_stop(&loop, fine, 5000), "stop the fine one");
+    ok(dt_deliver_stop(&loop, stuck, 5000), "stop the stuck one (drain_timeout)");
+    dt_sink_cmd(&sink, "release");
+    dt_sink_cmd(&sink, "default 200");
+}
+
 static void
 check_error(const char *yaml, const char *want, const char *what)
 {
@@ -432,6 +468,7 @@ main(void)
     test_kill9_restart();
     test_taxii();
     test_stop_hanging();
+    test_independent();
     dt_sink_stop(&sink);
     dt_run_for(&loop, 10);
     is_int(uv_loop_close(&loop), 0, "every handle closed");

@@ -39,6 +39,8 @@ struct file_input {
     uv_fs_t req;
     uv_timer_t timer;     /* follow: poll for growth */
     int reading;
+    int paused;           /* the pipeline cannot take events: resume with file_input_resume */
+    int at_eof;           /* paused after the last read returned end of file */
     int stopping;
     int finished;
     int timer_open;
@@ -82,7 +84,12 @@ file_input_consume(struct file_input *fi, int at_eof)
     size_t start = 0;
 
     for (;;) {
-        char *nl = memchr(fi->buf + start, '\n', fi->len - start);
+        char *nl;
+        if (!pipeline_ready(fi->p)) {
+            fi->paused = 1;
+            break;
+        }
+        nl = memchr(fi->buf + start, '\n', fi->len - start);
         if (nl == NULL) {
             break;
         }
@@ -94,6 +101,9 @@ file_input_consume(struct file_input *fi, int at_eof)
             file_input_line(fi, fi->buf + start, end - start, fi->line_offset + (int64_t)start);
         }
         start = end + 1;
+    }
+    if (fi->paused) {
+        goto keep;
     }
     if (fi->len - start > fi->max_line && !fi->discarding) {
         /* Too long to be an event: hand it over so it is dead-lettered with the reason,
@@ -108,6 +118,7 @@ file_input_consume(struct file_input *fi, int at_eof)
         file_input_line(fi, fi->buf + start, fi->len - start, fi->line_offset + (int64_t)start);
         start = fi->len;
     }
+keep:
     memmove(fi->buf, fi->buf + start, fi->len - start);
     fi->len -= start;
     fi->line_offset += (int64_t)start;
@@ -150,11 +161,32 @@ file_input_timer_cb(uv_timer_t *t)
 {
     struct file_input *fi = t->data;
 
-    if (fi->stopping || fi->reading) {
+    if (fi->stopping || fi->reading || fi->paused) {
         return;
     }
     file_input_reopen_if_rotated(fi);
     file_input_read(fi);
+}
+
+/* The last read hit the end: wait for more (follow), or process the tail and finish. */
+static void
+file_input_eof(struct file_input *fi)
+{
+    if (fi->ci->follow && !fi->stopping) {
+        file_input_consume(fi, 0);
+        if (fi->paused) {
+            fi->at_eof = 1;
+        }
+        pipeline_flush(fi->p);
+        return; /* the timer polls for more */
+    }
+    file_input_consume(fi, 1);
+    if (fi->paused) {
+        fi->at_eof = 1;
+        return;
+    }
+    pipeline_flush(fi->p);
+    file_input_finish(fi);
 }
 
 static void
@@ -173,18 +205,15 @@ file_input_read_cb(uv_fs_t *req)
         return;
     }
     if (n == 0) {
-        if (fi->ci->follow && !fi->stopping) {
-            pipeline_flush(fi->p);
-            return; /* the timer polls for more */
-        }
-        file_input_consume(fi, 1);
-        pipeline_flush(fi->p);
-        file_input_finish(fi);
+        file_input_eof(fi);
         return;
     }
     fi->len += (size_t)n;
     fi->read_offset += n;
     file_input_consume(fi, 0);
+    if (fi->paused && !fi->stopping) {
+        return; /* file_input_resume() carries on */
+    }
     if (fi->stopping) {
         pipeline_flush(fi->p);
         file_input_finish(fi);
@@ -271,6 +300,32 @@ file_input_start(struct file_input *fi)
                        (uint64_t)fi->ci->poll_interval_ms);
     }
     file_input_read(fi);
+}
+
+void
+file_input_resume(struct file_input *fi)
+{
+    if (!fi->paused || fi->finished) {
+        return;
+    }
+    fi->paused = 0;
+    if (fi->at_eof) {
+        fi->at_eof = 0;
+        file_input_eof(fi);
+        return;
+    }
+    file_input_consume(fi, 0);
+    if (fi->paused) {
+        return;
+    }
+    if (fi->stopping) {
+        pipeline_flush(fi->p);
+        file_input_finish(fi);
+        return;
+    }
+    if (!fi->reading) {
+        file_input_read(fi);
+    }
 }
 
 void

@@ -26,6 +26,11 @@ int file_input_new(uv_loop_t *loop, const struct conf_input *ci, uint32_t index,
                    struct pipeline *p, int64_t max_line, file_input_done_cb done, void *arg,
                    struct file_input **out, char *err, size_t errlen);
 void file_input_start(struct file_input *fi);
+/*
+ * The input pauses by itself when pipeline_ready() says the pipeline cannot take events
+ * (a partner's spool is full); call this when it can again.
+ */
+void file_input_resume(struct file_input *fi);
 /* Stop reading: lines already read are processed; then done runs. */
 void file_input_stop(struct file_input *fi);
 /* Release everything; only after done has run. */

@@ -62,6 +62,7 @@ struct daemon {
 
     uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
     uv_timer_t tick;
+    uv_timer_t resume; /* resumes paused inputs when the outputs have room again */
     int exit_code;
 };
 
@@ -187,12 +188,59 @@ daemon_kafka_record_cb(void *arg, const struct event_source *src, const char *da
     struct daemon_input *di = arg;
     const struct conf_input *ci = &di->d->boot_conf->inputs[di->index];
 
-    return pipeline_process(di->d->pipe, src, ci->format, data, len);
+    if (!pipeline_ready(di->d->pipe)) {
+        return KAFKA_RECORD_AGAIN; /* offered again after daemon_writable_cb */
+    }
+    pipeline_process(di->d->pipe, src, ci->format, data, len);
+    return KAFKA_RECORD_DONE;
 }
 
 static void
 daemon_close_cb(uv_handle_t *h)
 {
+}
+
+/* Resume the paused inputs, from the loop (never from inside an input's own callback). */
+static void
+daemon_resume_cb(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+
+    for (size_t i = 0; i < d->ninputs; i++) {
+        struct daemon_input *di = &d->inputs[i];
+        if (!di->running) {
+            continue;
+        }
+        if (di->file != NULL) {
+            file_input_resume(di->file);
+        } else if (di->kafka != NULL) {
+            kafka_input_resume(di->kafka);
+        }
+    }
+}
+
+/* The outputs can take alerts again after a full spool. */
+static void
+daemon_writable_cb(void *arg)
+{
+    struct daemon *d = arg;
+
+    if (!d->stopping) {
+        uv_timer_start(&d->resume, daemon_resume_cb, 0, 0);
+    }
+}
+
+static void
+daemon_outputs_stopped_cb(void *arg)
+{
+    struct daemon *d = arg;
+
+    uv_close((uv_handle_t *)&d->sig_term, daemon_close_cb);
+    uv_close((uv_handle_t *)&d->sig_int, daemon_close_cb);
+    uv_close((uv_handle_t *)&d->sig_hup, daemon_close_cb);
+    uv_close((uv_handle_t *)&d->sig_usr1, daemon_close_cb);
+    uv_close((uv_handle_t *)&d->tick, daemon_close_cb);
+    uv_close((uv_handle_t *)&d->resume, daemon_close_cb);
 }
 
 /* Everything has stopped reading: flush, close the loop's handles, and let it end. */
@@ -204,11 +252,8 @@ daemon_shutdown(struct daemon *d)
     }
     pipeline_finish(d->pipe);
     daemon_log_stats(d, "totals");
-    uv_close((uv_handle_t *)&d->sig_term, daemon_close_cb);
-    uv_close((uv_handle_t *)&d->sig_int, daemon_close_cb);
-    uv_close((uv_handle_t *)&d->sig_hup, daemon_close_cb);
-    uv_close((uv_handle_t *)&d->sig_usr1, daemon_close_cb);
-    uv_close((uv_handle_t *)&d->tick, daemon_close_cb);
+    /* Partners drain their spools for a bounded time; the handles close after. */
+    output_set_stop(d->outputs, daemon_outputs_stopped_cb, d);
 }
 
 static void
@@ -232,6 +277,12 @@ daemon_stop(struct daemon *d, const char *why)
     }
 }
 
+static void
+daemon_old_outputs_stopped_cb(void *arg)
+{
+    output_set_free(arg);
+}
+
 /* SIGHUP: build config, rules and outputs beside the running ones; swap only if valid. */
 static void
 daemon_reload(struct daemon *d)
@@ -251,9 +302,10 @@ daemon_reload(struct daemon *d)
         errs.n > 0) {
         goto refused;
     }
-    if (output_set_new(conf, d->plugins, 0, &os, &errs) != 0) {
+    if (output_set_new(conf, d->plugins, d->loop, 0, d->outputs, &os, &errs) != 0) {
         goto refused;
     }
+    output_set_set_writable_cb(os, daemon_writable_cb, d);
     if (conf->ninputs != d->boot_conf->ninputs) {
         log_warn("reload: the inputs changed; restart kizunad to apply input changes");
     }
@@ -261,7 +313,8 @@ daemon_reload(struct daemon *d)
     pipeline_set_conf(d->pipe, conf);
     pipeline_set_ruleset(d->pipe, rs);
     pipeline_set_outputs(d->pipe, os);
-    output_set_free(d->outputs);
+    /* Partners that left the config drain and stop; the others moved to the new set. */
+    output_set_stop(d->outputs, daemon_old_outputs_stopped_cb, d->outputs);
     ruleset_free(d->rs);
     if (d->conf != d->boot_conf) {
         conf_free(d->conf);
@@ -269,6 +322,7 @@ daemon_reload(struct daemon *d)
     d->conf = conf;
     d->rs = rs;
     d->outputs = os;
+    output_set_reopen(os);
     deadletter_reopen(d->dl);
     log_set_level(conf->log_level);
     log_notice("reload done: %zu rules active", ruleset_count(rs));
@@ -431,7 +485,7 @@ daemon_load(struct daemon *d, int check_only)
     }
     dir = daemon_plugin_dir(d->conf);
     d->plugins = plugin_registry_new(dir);
-    output_set_new(d->conf, d->plugins, check_only, &d->outputs, &errs);
+    output_set_new(d->conf, d->plugins, d->loop, check_only, NULL, &d->outputs, &errs);
     if (check_only) {
         daemon_print_errors(&errs);
         if (errs.n == 0) {
@@ -466,7 +520,6 @@ daemon_run(struct daemon *d)
 {
     char err[512];
 
-    d->loop = uv_default_loop();
     if (deadletter_open(d->conf->dead_letter_path, &d->dl, err, sizeof(err)) != 0) {
         log_err("dead_letter: %s", err);
         return 1;
@@ -474,6 +527,7 @@ daemon_run(struct daemon *d)
     d->pipe = pipeline_new(d->conf, d->dl);
     pipeline_set_ruleset(d->pipe, d->rs);
     pipeline_set_outputs(d->pipe, d->outputs);
+    output_set_set_writable_cb(d->outputs, daemon_writable_cb, d);
 
     uv_signal_init(d->loop, &d->sig_term);
     uv_signal_init(d->loop, &d->sig_int);
@@ -488,6 +542,8 @@ daemon_run(struct daemon *d)
     d->tick.data = d;
     uv_timer_start(&d->tick, daemon_tick_cb, 1000, 1000);
     uv_unref((uv_handle_t *)&d->tick);
+    uv_timer_init(d->loop, &d->resume);
+    d->resume.data = d;
 
     log_info("kizunad %s started: %zu inputs, %zu rules, %zu outputs", KZ_VERSION,
              d->conf->ninputs, ruleset_count(d->rs), d->conf->noutputs);
@@ -599,6 +655,7 @@ main(int argc, char **argv)
     if (test_rules) {
         return test_rules_run(d.conf_path, test_file, format, verbose, stdout);
     }
+    d.loop = uv_default_loop();
     if (daemon_load(&d, check) != 0) {
         daemon_free(&d);
         return 1;

@@ -1,5 +1,6 @@
 /*
- * Outputs: plugin instance + file sink, one per `outputs:` entry.
+ * The partner layer: filter, TLP, format plugin, and a file sink or a delivery spool for
+ * every `outputs:` and `partners:` entry.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -7,20 +8,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deliver.h"
 #include "log.h"
 #include "output.h"
 #include "xmalloc.h"
 
+/* An alert's bytes that a full spool refused; retried in order. */
+struct output_pending {
+    char id[33];
+    char *bytes; /* owned */
+    size_t len;
+};
+
 struct output {
     const struct conf_output *co; /* borrowed from the conf the set was built from */
     char *name;
-    char *path; /* "-": stdout */
+    char *path;                   /* file outputs: "-" is stdout */
     FILE *f;
+    struct deliver *dlv;          /* partners: owned (possibly taken over from a prev set) */
     struct plugin_instance *inst;
-    uint64_t written;
+    struct output_set *os;
+    struct output_pending *pending;
+    size_t npending;
+    uint64_t accepted;
     uint64_t failed;
-    uint64_t filtered; /* alerts its filter did not pass */
-    uint64_t withheld; /* alerts above its TLP clearance */
+    uint64_t filtered;
+    uint64_t withheld;
+    int refusing; /* the spool refused a record: logged once until it takes again */
 };
 
 struct output_set {
@@ -29,6 +43,12 @@ struct output_set {
     struct buf buf; /* reused for every alert */
     const char *host_name;
     enum conf_tlp default_tlp;
+    output_writable_cb writable_cb;
+    void *writable_arg;
+    /* shutdown */
+    size_t stopping;
+    void (*stop_done)(void *arg);
+    void *stop_arg;
 };
 
 static FILE *
@@ -46,9 +66,90 @@ output_open_sink(const char *path, char *err, size_t errlen)
     return f;
 }
 
+/* Submit waiting records of one output in order; returns 1 when none is left. */
+static int
+output_retry_pending(struct output *o)
+{
+    size_t done = 0;
+
+    while (done < o->npending) {
+        struct output_pending *p = &o->pending[done];
+        if (deliver_submit(o->dlv, p->id, p->bytes, p->len) != 0) {
+            break;
+        }
+        o->accepted++;
+        free(p->bytes);
+        done++;
+    }
+    memmove(o->pending, o->pending + done, (o->npending - done) * sizeof(*o->pending));
+    o->npending -= done;
+    if (o->npending == 0 && o->refusing) {
+        o->refusing = 0;
+        log_notice("[%s] spool accepts alerts again", plugin_instance_tag(o->inst));
+    }
+    return o->npending == 0;
+}
+
+static void
+output_deliver_writable_cb(void *arg)
+{
+    struct output *o = arg;
+    struct output_set *os = o->os;
+
+    if (output_retry_pending(o) && output_set_writable(os) && os->writable_cb != NULL) {
+        os->writable_cb(os->writable_arg);
+    }
+}
+
+/* Find the delivery of partner `name` in prev and take it over; NULL if none. */
+static struct deliver *
+output_take_deliver(struct output_set *prev, const struct conf_output *co)
+{
+    if (prev == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < prev->n; i++) {
+        struct output *o = &prev->v[i];
+        struct deliver *d = o->dlv;
+        if (d == NULL || strcmp(o->name, co->name) != 0) {
+            continue;
+        }
+        /* Records waiting in memory move with it. */
+        o->dlv = NULL;
+        return d;
+    }
+    return NULL;
+}
+
+static int
+output_open_partner(const struct conf *conf, const struct conf_output *co, uv_loop_t *loop,
+                    int check_only, struct output_set *prev, struct output *o,
+                    struct errlist *errs)
+{
+    struct deliver_conf dc = {0};
+
+    dc.partner = co->name;
+    dc.state_dir = conf->state_dir;
+    dc.deliver = co->deliver;
+    dc.conf_file = conf->file;
+    dc.conf_dir = conf->dir;
+    if (check_only) {
+        return deliver_check(&dc, errs);
+    }
+    if (prev != NULL) {
+        for (size_t i = 0; i < prev->n; i++) {
+            if (prev->v[i].dlv != NULL && strcmp(prev->v[i].name, co->name) == 0) {
+                return 0; /* taken over once the whole set is built */
+            }
+        }
+    }
+    return deliver_new(loop, &dc, &o->dlv, errs);
+}
+
 int
-output_set_new(const struct conf *conf, struct plugin_registry *reg, int check_only,
-               struct output_set **out, struct errlist *errs)
+output_set_new(const struct conf *conf, struct plugin_registry *reg, uv_loop_t *loop,
+               int check_only, struct output_set *prev, struct output_set **out,
+               struct errlist *errs)
 {
     struct output_set *os = xcalloc(1, sizeof(*os));
     int r = 0;
@@ -59,32 +160,27 @@ output_set_new(const struct conf *conf, struct plugin_registry *reg, int check_o
     os->default_tlp = conf->default_tlp;
     for (size_t i = 0; i < conf->noutputs; i++) {
         const struct conf_output *co = &conf->outputs[i];
-        const struct plugin *p;
-        struct output *o = &os->v[os->n];
-        char err[1024];
-
         const char *const *host_keys =
             co->is_partner ? conf_partner_host_keys : conf_output_host_keys;
         int col = co->entry ? co->entry->col : 1;
+        struct output *o = &os->v[os->n];
+        const struct plugin *p;
+        char err[1024];
 
         if (co->name == NULL || co->plugin == NULL) {
             continue; /* already reported by conf_load() */
         }
-        if (co->is_partner) {
-            errlist_add(errs, conf->file, co->line, col,
-                        "partner '%s': partner delivery is not available in this build",
-                        co->name);
-            r = -1;
-            continue;
-        }
         if (plugin_registry_load(reg, co->plugin, &p, err, sizeof(err)) != 0) {
-            errlist_add(errs, conf->file, co->line, col, "output '%s': %s", co->name, err);
+            errlist_add(errs, conf->file, co->line, col, "%s '%s': %s",
+                        co->is_partner ? "partner" : "output", co->name, err);
             r = -1;
             continue;
         }
         if (check_only) {
-            if (plugin_options_check(p, co->name, co->entry, host_keys, conf->file,
-                                     errs) != 0) {
+            if (plugin_options_check(p, co->name, co->entry, host_keys, conf->file, errs) != 0) {
+                r = -1;
+            }
+            if (co->is_partner && output_open_partner(conf, co, loop, 1, NULL, o, errs) != 0) {
                 r = -1;
             }
             continue;
@@ -95,18 +191,44 @@ output_set_new(const struct conf *conf, struct plugin_registry *reg, int check_o
             continue;
         }
         o->co = co;
+        o->os = os;
         o->name = xstrdup(co->name);
+        os->n++;
+        if (co->is_partner) {
+            if (output_open_partner(conf, co, loop, 0, prev, o, errs) != 0) {
+                r = -1;
+            }
+            continue;
+        }
         o->path = xstrdup(co->path);
         o->f = output_open_sink(co->path, err, sizeof(err));
-        os->n++;
         if (o->f == NULL) {
             errlist_add(errs, conf->file, co->line, col, "output '%s': %s", co->name, err);
             r = -1;
         }
     }
-    if (r != 0) {
+    if (r != 0 || check_only) {
         output_set_free(os);
-        return -1;
+        return r;
+    }
+    /* Everything built: take over the deliveries of partners that keep their name. */
+    for (size_t i = 0; i < os->n; i++) {
+        struct output *o = &os->v[i];
+        if (o->co->is_partner && o->dlv == NULL) {
+            for (size_t j = 0; prev != NULL && j < prev->n; j++) {
+                struct output *po = &prev->v[j];
+                if (po->dlv != NULL && strcmp(po->name, o->name) == 0) {
+                    o->pending = po->pending;
+                    o->npending = po->npending;
+                    po->pending = NULL;
+                    po->npending = 0;
+                }
+            }
+            o->dlv = output_take_deliver(prev, o->co);
+        }
+        if (o->dlv != NULL) {
+            deliver_set_writable_cb(o->dlv, output_deliver_writable_cb, o);
+        }
     }
     *out = os;
     return 0;
@@ -159,6 +281,30 @@ output_filter_pass(const struct conf_output *co, const struct alert *a)
     return 1;
 }
 
+/* Hand formatted bytes to a partner's spool, or queue them while it refuses. */
+static void
+output_submit(struct output *o, const struct alert *a, const struct buf *b)
+{
+    struct output_pending *p;
+
+    if (o->npending == 0 && deliver_submit(o->dlv, a->id, b->data, b->len) == 0) {
+        o->accepted++;
+        return;
+    }
+    if (!o->refusing) {
+        o->refusing = 1;
+        log_warn("[%s] spool refuses alerts (full or not writable): holding them in memory "
+                 "and pausing the inputs",
+                 plugin_instance_tag(o->inst));
+    }
+    o->pending = xreallocarray(o->pending, o->npending + 1, sizeof(*o->pending));
+    p = &o->pending[o->npending++];
+    memcpy(p->id, a->id, sizeof(p->id));
+    p->bytes = xmalloc(b->len ? b->len : 1);
+    memcpy(p->bytes, b->data, b->len);
+    p->len = b->len;
+}
+
 void
 output_set_emit(struct output_set *os, struct alert *a)
 {
@@ -187,22 +333,52 @@ output_set_emit(struct output_set *os, struct alert *a)
                     plugin_status_name(st));
             continue;
         }
+        if (o->dlv != NULL) {
+            output_submit(o, a, &os->buf);
+            continue;
+        }
         if (fwrite(os->buf.data, 1, os->buf.len, o->f) != os->buf.len) {
             o->failed++;
             log_err("[%s] write to %s failed: %s", plugin_instance_tag(o->inst), o->path,
                     strerror(errno));
             continue;
         }
-        o->written++;
+        o->accepted++;
     }
     a->partner = NULL;
+}
+
+int
+output_set_writable(const struct output_set *os)
+{
+    for (size_t i = 0; i < os->n; i++) {
+        if (os->v[i].npending > 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+void
+output_set_set_writable_cb(struct output_set *os, output_writable_cb cb, void *arg)
+{
+    os->writable_cb = cb;
+    os->writable_arg = arg;
 }
 
 void
 output_set_flush(struct output_set *os)
 {
+    int was_writable = output_set_writable(os);
+
     for (size_t i = 0; i < os->n; i++) {
         struct output *o = &os->v[i];
+        if (o->dlv != NULL) {
+            if (o->npending > 0) {
+                output_retry_pending(o);
+            }
+            continue;
+        }
         buf_reset(&os->buf);
         if (plugin_instance_flush(o->inst, &os->buf) == KZ_OK && os->buf.len > 0) {
             fwrite(os->buf.data, 1, os->buf.len, o->f);
@@ -211,6 +387,9 @@ output_set_flush(struct output_set *os)
             log_err("[%s] flush of %s failed: %s", plugin_instance_tag(o->inst), o->path,
                     strerror(errno));
         }
+    }
+    if (!was_writable && output_set_writable(os) && os->writable_cb != NULL) {
+        os->writable_cb(os->writable_arg);
     }
 }
 
@@ -222,7 +401,11 @@ output_set_reopen(struct output_set *os)
         char err[512];
         FILE *f;
 
-        if (o->f == stdout) {
+        if (o->dlv != NULL) {
+            deliver_reopen(o->dlv);
+            continue;
+        }
+        if (o->f == stdout || o->f == NULL) {
             continue;
         }
         f = output_open_sink(o->path, err, sizeof(err));
@@ -233,6 +416,39 @@ output_set_reopen(struct output_set *os)
         fclose(o->f);
         o->f = f;
     }
+}
+
+static void
+output_stop_one_cb(void *arg)
+{
+    struct output_set *os = arg;
+
+    if (--os->stopping == 0 && os->stop_done != NULL) {
+        os->stop_done(os->stop_arg);
+    }
+}
+
+void
+output_set_stop(struct output_set *os, void (*done)(void *arg), void *arg)
+{
+    output_set_flush(os);
+    os->stop_done = done;
+    os->stop_arg = arg;
+    os->stopping = 1; /* held until every stop has been started */
+    for (size_t i = 0; i < os->n; i++) {
+        struct output *o = &os->v[i];
+        if (o->dlv == NULL) {
+            continue;
+        }
+        if (o->npending > 0) {
+            log_err("[%s] %zu alerts could not be spooled before shutdown (spool full or not "
+                    "writable); their source events were not acknowledged",
+                    plugin_instance_tag(o->inst), o->npending);
+        }
+        os->stopping++;
+        deliver_stop(o->dlv, output_stop_one_cb, os);
+    }
+    output_stop_one_cb(os);
 }
 
 void
@@ -249,6 +465,13 @@ output_set_free(struct output_set *os)
                 fclose(o->f);
             }
         }
+        if (o->dlv != NULL) {
+            deliver_free(o->dlv);
+        }
+        for (size_t j = 0; j < o->npending; j++) {
+            free(o->pending[j].bytes);
+        }
+        free(o->pending);
         plugin_instance_free(o->inst);
         free(o->name);
         free(o->path);
@@ -264,7 +487,35 @@ output_set_written(const struct output_set *os)
     uint64_t n = 0;
 
     for (size_t i = 0; i < os->n; i++) {
-        n += os->v[i].written;
+        n += os->v[i].accepted;
     }
     return n;
+}
+
+size_t
+output_set_count(const struct output_set *os)
+{
+    return os->n;
+}
+
+void
+output_set_get_stats(const struct output_set *os, size_t i, struct output_stats *st)
+{
+    const struct output *o = &os->v[i];
+
+    memset(st, 0, sizeof(*st));
+    st->name = o->name;
+    st->plugin = o->co->plugin;
+    st->is_partner = o->co->is_partner;
+    st->accepted = o->accepted;
+    st->failed = o->failed;
+    st->filtered = o->filtered;
+    st->withheld = o->withheld;
+    st->pending = o->npending;
+}
+
+struct deliver *
+output_set_deliver(const struct output_set *os, size_t i)
+{
+    return os->v[i].dlv;
 }

@@ -282,6 +282,12 @@ pipeline_process(struct pipeline *p, const struct event_source *src, enum decode
     return 0;
 }
 
+int
+pipeline_ready(const struct pipeline *p)
+{
+    return p->outputs == NULL || output_set_writable(p->outputs);
+}
+
 void
 pipeline_source_done(struct pipeline *p, uint32_t input)
 {

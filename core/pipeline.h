@@ -59,6 +59,12 @@ struct corr_engine *pipeline_corr(struct pipeline *p);
  */
 int pipeline_process(struct pipeline *p, const struct event_source *src,
                      enum decode_format fmt, const char *data, size_t len);
+/*
+ * 1 when the pipeline can take a record now; 0 while an output cannot accept alerts (a
+ * partner's spool is full): inputs pause (Kafka: the record is offered again later) and
+ * resume when the output set calls its writable callback.
+ */
+int pipeline_ready(const struct pipeline *p);
 /* Input `input` reached its end (finite inputs): it stops holding the clock back. */
 void pipeline_source_done(struct pipeline *p, uint32_t input);
 /*

@@ -139,12 +139,10 @@ log_vwrite(int level, const char *tag, const char *fmt, va_list ap)
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);
     snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int)(tv.tv_usec / 1000));
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000));
     if (log_json) {
         /* buf_json_string() keeps the line valid JSON whatever bytes msg quotes. */
-        buf_printf(&line, "{\"time\":\"%s\",\"level\":\"%s\",", when,
-                   log_level_names[level & 7]);
+        buf_printf(&line, "{\"time\":\"%s\",\"level\":\"%s\",", when, log_level_names[level & 7]);
         if (tag != NULL) {
             buf_puts(&line, "\"tag\":");
             buf_json_string(&line, tag, strlen(tag));

@@ -64,8 +64,7 @@ metrics_server_parse_listen(const char *addr, struct sockaddr_storage *ss, sockl
         host[hl - 1] = '\0';
         host++;
     } else if (strchr(host, ':') != NULL) {
-        snprintf(err, errlen, "metrics listen address \"%s\": write IPv6 as [ADDR]:PORT",
-                 addr);
+        snprintf(err, errlen, "metrics listen address \"%s\": write IPv6 as [ADDR]:PORT", addr);
         goto out;
     }
     errno = 0;
@@ -82,8 +81,10 @@ metrics_server_parse_listen(const char *addr, struct sockaddr_storage *ss, sockl
     hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
     rc = getaddrinfo(host, port, &hints, &ai);
     if (rc != 0) {
-        snprintf(err, errlen, "metrics listen address \"%s\": \"%s\" is not a numeric address"
-                 " (%s)", addr, host, gai_strerror(rc));
+        snprintf(err, errlen,
+                 "metrics listen address \"%s\": \"%s\" is not a numeric address"
+                 " (%s)",
+                 addr, host, gai_strerror(rc));
         goto out;
     }
     memcpy(ss, ai->ai_addr, ai->ai_addrlen);
@@ -191,9 +192,9 @@ metrics_server_respond(struct MHD_Connection *conn, unsigned int status, const c
 }
 
 static enum MHD_Result
-metrics_server_request(void *cls, struct MHD_Connection *conn, const char *url,
-                       const char *method, const char *version, const char *upload_data,
-                       size_t *upload_data_size, void **con_cls)
+metrics_server_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                       const char *version, const char *upload_data, size_t *upload_data_size,
+                       void **con_cls)
 {
     struct metrics_server *srv = cls;
     struct buf body = {0};
@@ -205,8 +206,8 @@ metrics_server_request(void *cls, struct MHD_Connection *conn, const char *url,
     }
     if (strcmp(url, "/metrics") == 0) {
         metrics_render(srv->reg, &body);
-        return metrics_server_respond(conn, MHD_HTTP_OK,
-                                      "text/plain; version=0.0.4; charset=utf-8", &body);
+        return metrics_server_respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+                                      &body);
     }
     if (strcmp(url, "/healthz") == 0) {
         buf_puts(&body, "ok\n");
@@ -225,8 +226,8 @@ metrics_server_request(void *cls, struct MHD_Connection *conn, const char *url,
                                              : "no reason given");
         }
         buf_free(&reason);
-        return metrics_server_respond(
-            conn, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, text, &body);
+        return metrics_server_respond(conn, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+                                      text, &body);
     }
     buf_puts(&body, "not found\n");
     return metrics_server_respond(conn, MHD_HTTP_NOT_FOUND, text, &body);
@@ -301,8 +302,7 @@ metrics_server_start(uv_loop_t *loop, const char *addr, struct metrics_registry 
         MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, metrics_server_request, srv,
         MHD_OPTION_EXTERNAL_LOGGER, metrics_server_mhd_log, srv, MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)METRICS_SERVER_CONN_LIMIT,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)METRICS_SERVER_CONN_TIMEOUT,
-        MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)METRICS_SERVER_CONN_TIMEOUT, MHD_OPTION_END);
     if (srv->mhd == NULL) {
         snprintf(err, errlen, "metrics %s: MHD_start_daemon() failed", addr);
         goto out;
@@ -315,8 +315,7 @@ metrics_server_start(uv_loop_t *loop, const char *addr, struct metrics_registry 
     }
     rc = uv_poll_init(loop, &srv->poll, info->epoll_fd);
     if (rc < 0) {
-        snprintf(err, errlen, "metrics %s: uv_poll_init() failed: %s", addr,
-                 uv_strerror(rc));
+        snprintf(err, errlen, "metrics %s: uv_poll_init() failed: %s", addr, uv_strerror(rc));
         goto out;
     }
     srv->poll.data = srv;
@@ -326,8 +325,7 @@ metrics_server_start(uv_loop_t *loop, const char *addr, struct metrics_registry 
     srv->closing++;
     rc = uv_poll_start(&srv->poll, UV_READABLE, metrics_server_poll_cb);
     if (rc < 0) {
-        snprintf(err, errlen, "metrics %s: uv_poll_start() failed: %s", addr,
-                 uv_strerror(rc));
+        snprintf(err, errlen, "metrics %s: uv_poll_start() failed: %s", addr, uv_strerror(rc));
         goto out;
     }
     log_info("metrics: serving /metrics, /healthz, /readyz on %s (port %d)", addr, port);

@@ -133,8 +133,7 @@ metrics_register(struct metrics_registry *reg, const char *name, enum metrics_ty
         f->type = type;
         if (reg->nfamilies == reg->capfamilies) {
             reg->capfamilies = reg->capfamilies ? reg->capfamilies * 2 : 16;
-            reg->families =
-                xreallocarray(reg->families, reg->capfamilies, sizeof(*reg->families));
+            reg->families = xreallocarray(reg->families, reg->capfamilies, sizeof(*reg->families));
         }
         reg->families[reg->nfamilies++] = f;
     }

@@ -64,8 +64,8 @@ void metrics_register(struct metrics_registry *reg, const char *name, enum metri
  * Shortcut: a family with one unlabelled sample whose value is *value at scrape time.
  * value is borrowed like arg above (unregister it with metrics_unregister_arg(reg, value)).
  */
-void metrics_register_u64(struct metrics_registry *reg, const char *name,
-                          enum metrics_type type, const char *help, const uint64_t *value);
+void metrics_register_u64(struct metrics_registry *reg, const char *name, enum metrics_type type,
+                          const char *help, const uint64_t *value);
 /* Remove every collector registered with this arg; returns how many were removed. */
 int metrics_unregister_arg(struct metrics_registry *reg, const void *arg);
 /* Remove the family `name` and all its collectors; returns 0, or -1 when unknown. */
@@ -91,8 +91,7 @@ void metrics_sample_u64(struct metrics_writer *w, const char *labels, uint64_t v
  * values are escaped here: metrics_sample_labels(w, 3, "input", "auth", "partition", "0",
  * NULL). Label names are not checked beyond an assert ([a-zA-Z_][a-zA-Z0-9_]*).
  */
-void metrics_sample_labels(struct metrics_writer *w, double value, ...)
-    __attribute__((sentinel));
+void metrics_sample_labels(struct metrics_writer *w, double value, ...) __attribute__((sentinel));
 
 /*
  * Escape a label value for the exposition format (\ -> \\, " -> \", newline -> \n) and

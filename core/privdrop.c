@@ -83,10 +83,9 @@ privdrop_verify(const char *user, uid_t uid, gid_t gid, char *err, size_t errlen
         snprintf(err, errlen, "getresuid()/getresgid() failed: %s", strerror(errno));
         return -1;
     }
-    if (ruid != uid || euid != uid || suid != uid || rgid != gid || egid != gid ||
-        sgid != gid) {
-        snprintf(err, errlen, "dropping to user \"%s\" left uids %d/%d/%d gids %d/%d/%d",
-                 user, (int)ruid, (int)euid, (int)suid, (int)rgid, (int)egid, (int)sgid);
+    if (ruid != uid || euid != uid || suid != uid || rgid != gid || egid != gid || sgid != gid) {
+        snprintf(err, errlen, "dropping to user \"%s\" left uids %d/%d/%d gids %d/%d/%d", user,
+                 (int)ruid, (int)euid, (int)suid, (int)rgid, (int)egid, (int)sgid);
         return -1;
     }
     if (uid == 0) {
@@ -130,8 +129,7 @@ privdrop_to(const char *user, const char *group, char *err, size_t errlen)
         return -1;
     }
     if (initgroups(user, gid) < 0) {
-        snprintf(err, errlen, "initgroups(\"%s\", %d) failed: %s", user, (int)gid,
-                 strerror(errno));
+        snprintf(err, errlen, "initgroups(\"%s\", %d) failed: %s", user, (int)gid, strerror(errno));
         return -1;
     }
     if (setresgid(gid, gid, gid) < 0) {

@@ -282,14 +282,13 @@ procstat_start(uv_loop_t *loop, struct metrics_registry *reg, uint64_t interval_
                      "Resident memory size in bytes.", procstat_collect_rss, ps);
     metrics_register(reg, "process_virtual_memory_bytes", METRICS_GAUGE,
                      "Virtual memory size in bytes.", procstat_collect_vsz, ps);
-    metrics_register(reg, "process_open_fds", METRICS_GAUGE,
-                     "Number of open file descriptors.", procstat_collect_fds, ps);
+    metrics_register(reg, "process_open_fds", METRICS_GAUGE, "Number of open file descriptors.",
+                     procstat_collect_fds, ps);
     metrics_register(reg, "process_max_fds", METRICS_GAUGE,
                      "Maximum number of open file descriptors (soft limit).",
                      procstat_collect_max_fds, ps);
     metrics_register(reg, "process_cpu_seconds_total", METRICS_COUNTER,
-                     "Total user and system CPU time spent in seconds.", procstat_collect_cpu,
-                     ps);
+                     "Total user and system CPU time spent in seconds.", procstat_collect_cpu, ps);
     metrics_register(reg, "process_start_time_seconds", METRICS_GAUGE,
                      "Start time of the process since unix epoch in seconds.",
                      procstat_collect_start, ps);

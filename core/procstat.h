@@ -23,9 +23,9 @@ struct procstat_sample {
     uint64_t resident_bytes;
     uint64_t virtual_bytes;
     uint64_t open_fds;
-    uint64_t max_fds;        /* soft RLIMIT_NOFILE */
-    double cpu_seconds;      /* user + system */
-    double start_time;       /* seconds since the Unix epoch */
+    uint64_t max_fds;   /* soft RLIMIT_NOFILE */
+    double cpu_seconds; /* user + system */
+    double start_time;  /* seconds since the Unix epoch */
 };
 
 struct procstat;

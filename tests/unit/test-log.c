@@ -131,7 +131,8 @@ main(void)
     log_write(LOG_LVL_ERR, "rule:ssh", "bad event \"%s\"", "a\nb\r2026 kizunad err: forged");
     text = capture_end();
     ok(strstr(text, "err: [rule:ssh] bad event \"a\\x0ab\\x0d2026 kizunad err: forged\"\n") !=
-           NULL && strchr(text, '\n') == text + strlen(text) - 1,
+               NULL &&
+           strchr(text, '\n') == text + strlen(text) - 1,
        "control characters escaped: one line, nothing forged (%s)", text);
 
     log_set_target(LOG_TARGET_STDERR, 1);

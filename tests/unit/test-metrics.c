@@ -9,15 +9,15 @@
  * a deadline timer stops it if the server never answers. Every exposition fetched is
  * parsed line by line against the 0.0.4 grammar before values are compared.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -70,8 +70,8 @@ count_substr(const char *text, const char *needle)
 static int
 name_char(char c, int first, int colon)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-           (colon && c == ':') || (!first && c >= '0' && c <= '9');
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (colon && c == ':') ||
+           (!first && c >= '0' && c <= '9');
 }
 
 /*
@@ -254,10 +254,10 @@ test_render(void)
     const char *p2;
     const char *p3;
 
-    metrics_register(reg, "kizuna_input_events_total", METRICS_COUNTER,
-                     "Events read by the input.", input_events_collect, &auth);
-    metrics_register_u64(reg, "kizuna_reloads_total", METRICS_COUNTER,
-                         "Configuration reloads.", &reloads);
+    metrics_register(reg, "kizuna_input_events_total", METRICS_COUNTER, "Events read by the input.",
+                     input_events_collect, &auth);
+    metrics_register_u64(reg, "kizuna_reloads_total", METRICS_COUNTER, "Configuration reloads.",
+                         &reloads);
     metrics_register(reg, "kizuna_input_events_total", METRICS_COUNTER, "ignored help",
                      input_events_collect, &fw);
     metrics_register(reg, "test_values", METRICS_GAUGE, "Help with \\ backslash\nand newline",
@@ -269,11 +269,11 @@ test_render(void)
     is_int(exposition_check(text), 0, "render: every line follows the 0.0.4 grammar");
     is_int(count_substr(text, "# HELP kizuna_input_events_total "), 1,
            "render: one HELP for a family with two collectors");
-    ok(strstr(text, "# HELP kizuna_input_events_total Events read by the input.\n"
-                    "# TYPE kizuna_input_events_total counter\n"
-                    "kizuna_input_events_total{input=\"auth\",partition=\"0\"} 17\n"
-                    "kizuna_input_events_total{input=\"fire\\\"wall\",partition=\"3\"} 5\n") !=
-           NULL,
+    ok(strstr(text,
+              "# HELP kizuna_input_events_total Events read by the input.\n"
+              "# TYPE kizuna_input_events_total counter\n"
+              "kizuna_input_events_total{input=\"auth\",partition=\"0\"} 17\n"
+              "kizuna_input_events_total{input=\"fire\\\"wall\",partition=\"3\"} 5\n") != NULL,
        "render: family samples together, in registration order, first help kept");
     ok(strstr(text, "# TYPE kizuna_reloads_total counter\nkizuna_reloads_total 5\n") != NULL,
        "render: u64 by pointer read at scrape time");
@@ -287,8 +287,7 @@ test_render(void)
     ok(strstr(text, "test_values{v=\"inf\"} +Inf\n") != NULL, "+Inf");
     ok(strstr(text, "test_values{v=\"-inf\"} -Inf\n") != NULL, "-Inf");
     ok(strstr(text, "test_values{v=\"neg\"} -2.5e-07\n") != NULL, "negative exponent");
-    ok(strstr(text, "test_values{v=\"big\"} 9007199254740993\n") != NULL,
-       "u64 beyond 2^53 exact");
+    ok(strstr(text, "test_values{v=\"big\"} 9007199254740993\n") != NULL, "u64 beyond 2^53 exact");
     ok(strstr(text, "\ntest_values 42\n") != NULL, "sample without labels");
     ok(strstr(text, "test_escape{path=\"C:\\\\logs\\\\\\\"auth\\\"\\nx\"} 1\n") != NULL,
        "metrics_label_escape: backslash, quote, newline");
@@ -377,8 +376,7 @@ phase_thread(void *arg)
         }
         f->curl_rc = (int)curl_easy_perform(curl);
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &f->status);
-        if (curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK &&
-            ctype != NULL) {
+        if (curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype != NULL) {
             snprintf(f->ctype, sizeof(f->ctype), "%s", ctype);
         }
     }
@@ -500,16 +498,16 @@ static void
 test_bad_listen(uv_loop_t *loop, struct metrics_registry *reg)
 {
     static const char *const bad[] = {
-        "9464", "127.0.0.1", "127.0.0.1:99999", "127.0.0.1:http", "[::1:9464",
-        "::1:9464", "example.com:9464", "127.0.0.1:",
+        "9464",      "127.0.0.1", "127.0.0.1:99999",  "127.0.0.1:http",
+        "[::1:9464", "::1:9464",  "example.com:9464", "127.0.0.1:",
     };
     struct metrics_server *srv = (struct metrics_server *)&srv;
     char err[256];
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
-        ok(metrics_server_start(loop, bad[i], reg, &srv, err, sizeof(err)) == -1 &&
-               srv == NULL && strstr(err, bad[i]) != NULL,
+        ok(metrics_server_start(loop, bad[i], reg, &srv, err, sizeof(err)) == -1 && srv == NULL &&
+               strstr(err, bad[i]) != NULL,
            "listen \"%s\" refused: %s", bad[i], err);
     }
 }
@@ -540,10 +538,10 @@ test_server(void)
     uv_async_init(&loop, &done, phase_async_cb);
     is_int(procstat_start(&loop, reg, 10, &ps), 0, "procstat_start");
     lag_ps = ps;
-    metrics_register(reg, "kizuna_input_events_total", METRICS_COUNTER,
-                     "Events read by the input.", input_events_collect, &auth);
-    metrics_register(reg, "test_fds", METRICS_GAUGE, "Open fds counted by the test.",
-                     fds_collect, NULL);
+    metrics_register(reg, "kizuna_input_events_total", METRICS_COUNTER, "Events read by the input.",
+                     input_events_collect, &auth);
+    metrics_register(reg, "test_fds", METRICS_GAUGE, "Open fds counted by the test.", fds_collect,
+                     NULL);
     if (!ok(metrics_server_start(&loop, "127.0.0.1:0", reg, &srv, err, sizeof(err)) == 0,
             "server starts on 127.0.0.1:0 (%s)", err)) {
         return;
@@ -552,15 +550,16 @@ test_server(void)
     ok(port > 0 && port < 65536, "an ephemeral port was picked (%d)", port);
 
     snprintf(listen2, sizeof(listen2), "127.0.0.1:%d", port);
-    ok(metrics_server_start(&loop, listen2, reg, &srv2, err, sizeof(err)) == -1 &&
-           srv2 == NULL && strstr(err, "bind() failed") != NULL && strstr(err, listen2),
+    ok(metrics_server_start(&loop, listen2, reg, &srv2, err, sizeof(err)) == -1 && srv2 == NULL &&
+           strstr(err, "bind() failed") != NULL && strstr(err, listen2),
        "a second server on the same port fails naming bind(): %s", err);
 
     /* Phase 1: before readiness is known. */
     {
         struct fetch f[] = {
-            {.method = "GET", .path = "/metrics"}, {.method = "GET", .path = "/healthz"}, {.method = "GET", .path = "/readyz"},
-            {.method = "GET", .path = "/nope"},    {.method = "POST", .path = "/metrics"}, {.method = "HEAD", .path = "/metrics"},
+            {.method = "GET", .path = "/metrics"},     {.method = "GET", .path = "/healthz"},
+            {.method = "GET", .path = "/readyz"},      {.method = "GET", .path = "/nope"},
+            {.method = "POST", .path = "/metrics"},    {.method = "HEAD", .path = "/metrics"},
             {.method = "GET", .path = "/metrics?x=1"},
         };
         if (!ok(phase_run(&loop, &done, port, f, 7), "phase 1: all answers before deadline")) {
@@ -575,8 +574,7 @@ test_server(void)
         ok(strstr(text, "# HELP kizuna_input_events_total Events read by the input.\n"
                         "# TYPE kizuna_input_events_total counter\n") != NULL,
            "HELP and TYPE of a registered family");
-        ok(series_value(text, "kizuna_input_events_total{input=\"auth\",partition=\"1\"}") ==
-               123,
+        ok(series_value(text, "kizuna_input_events_total{input=\"auth\",partition=\"1\"}") == 123,
            "registered counter value over HTTP");
         ok(strstr(text, "# TYPE process_resident_memory_bytes gauge\n") != NULL &&
                strstr(text, "# TYPE process_open_fds gauge\n") != NULL &&
@@ -637,7 +635,8 @@ test_server(void)
     metrics_server_set_ready_cb(srv, ready_cb, &rd);
     auth.events = 124;
     {
-        struct fetch f[] = {{.method = "GET", .path = "/readyz"}, {.method = "GET", .path = "/metrics"}};
+        struct fetch f[] = {{.method = "GET", .path = "/readyz"},
+                            {.method = "GET", .path = "/metrics"}};
         if (!ok(phase_run(&loop, &done, port, f, 2), "phase 2: answers before deadline")) {
             return;
         }
@@ -648,8 +647,7 @@ test_server(void)
         ok(series_value(text, "kizuna_loop_lag_max_seconds") >= 0.1,
            "scrape shows the max loop lag (%.3f)",
            series_value(text, "kizuna_loop_lag_max_seconds"));
-        ok(series_value(text, "kizuna_input_events_total{input=\"auth\",partition=\"1\"}") ==
-               124,
+        ok(series_value(text, "kizuna_input_events_total{input=\"auth\",partition=\"1\"}") == 124,
            "counter read again at the second scrape");
         ok(series_value(text, "kizuna_loop_lag_seconds") <=
                series_value(text, "kizuna_loop_lag_max_seconds"),

@@ -75,9 +75,9 @@ main(void)
     file_mode("key-0400", 0400, 0, NULL);
     file_mode("key-0700", 0700, 0, NULL);
     file_mode("key-0610", 0610, 0, NULL);
-    file_mode("key-0640", 0640,
-              -1, "TLS key \"%s\" has mode 0640: group and others must not read or write it "
-                  "(chmod go-rw %s)");
+    file_mode("key-0640", 0640, -1,
+              "TLS key \"%s\" has mode 0640: group and others must not read or write it "
+              "(chmod go-rw %s)");
     file_mode("key-0644", 0644, -1, NULL);
     file_mode("key-0604", 0604, -1, NULL);
     file_mode("key-0620", 0620, -1, NULL);
@@ -86,13 +86,13 @@ main(void)
     dir_mode("dir-0700", 0700, 0, NULL);
     dir_mode("dir-0755", 0755, 0, NULL);
     dir_mode("dir-0750", 0750, 0, NULL);
-    dir_mode("dir-0775", 0775,
-             -1, "state directory \"%s\" has mode 0775: group and others must not write it "
-                 "(chmod go-w %s)");
+    dir_mode("dir-0775", 0775, -1,
+             "state directory \"%s\" has mode 0775: group and others must not write it "
+             "(chmod go-w %s)");
     dir_mode("dir-0757", 0757, -1, NULL);
-    dir_mode("dir-1777", 01777,
-             -1, "state directory \"%s\" has mode 1777: group and others must not write it "
-                 "(chmod go-w %s)");
+    dir_mode("dir-1777", 01777, -1,
+             "state directory \"%s\" has mode 1777: group and others must not write it "
+             "(chmod go-w %s)");
 
     snprintf(path, sizeof(path), "%s/target", dir);
     snprintf(lnk, sizeof(lnk), "%s/link", dir);
@@ -114,8 +114,7 @@ main(void)
 
     snprintf(path, sizeof(path), "%s/missing", dir);
     is_int(perm_check_private(path, "TLS key", err, sizeof(err)), -1, "missing file fails");
-    ok(strstr(err, "stat() failed: No such file or directory") != NULL &&
-           strstr(err, path) != NULL,
+    ok(strstr(err, "stat() failed: No such file or directory") != NULL && strstr(err, path) != NULL,
        "missing file: message names stat() and the path: %s", err);
     rmdir(dir);
     return tap_done();

@@ -27,11 +27,11 @@ struct child_report {
     gid_t rgid, egid, sgid;
     int setuid0_failed;
     int setgid0_failed;
-    int open_errno;   /* errno of opening a root-only 0600 file */
+    int open_errno; /* errno of opening a root-only 0600 file */
     int ngroups;
-    int has_group0;   /* a supplementary group 0 left over */
-    int again_rc;     /* privdrop_to() the same user again, now not root */
-    int other_rc;     /* privdrop_to("root") when not root */
+    int has_group0; /* a supplementary group 0 left over */
+    int again_rc;   /* privdrop_to() the same user again, now not root */
+    int other_rc;   /* privdrop_to("root") when not root */
     char other_err[256];
 };
 
@@ -130,8 +130,10 @@ test_as_root(const char *secret)
     ok(rep.setuid0_failed, "setuid(0) and seteuid(0) fail afterwards");
     ok(rep.setgid0_failed, "setgid(0) and setegid(0) fail afterwards");
     is_int(rep.open_errno, EACCES, "a root-only 0600 file cannot be opened any more");
-    ok(rep.ngroups >= 0 && !rep.has_group0, "root's group 0 is not kept as a supplementary "
-                                            "group (%d groups)", rep.ngroups);
+    ok(rep.ngroups >= 0 && !rep.has_group0,
+       "root's group 0 is not kept as a supplementary "
+       "group (%d groups)",
+       rep.ngroups);
     is_int(rep.again_rc, 0, "privdrop_to() the same user when already that user: ok");
     is_int(rep.other_rc, -1, "privdrop_to(\"root\") without root: refused");
     ok(strstr(rep.other_err, "without root") != NULL, "message says why: %s", rep.other_err);
@@ -175,8 +177,7 @@ main(void)
     is_int(privdrop_to(NULL, NULL, err, sizeof(err)), 0, "no user configured: nothing to do");
     is_int(privdrop_to("", "", err, sizeof(err)), 0, "empty user: nothing to do");
     is_int(privdrop_to(NULL, "nogroup", err, sizeof(err)), -1, "group without user: refused");
-    is_int(privdrop_to("no-such-user-kz", NULL, err, sizeof(err)), -1,
-           "a missing user is refused");
+    is_int(privdrop_to("no-such-user-kz", NULL, err, sizeof(err)), -1, "a missing user is refused");
     is_str(err, "user \"no-such-user-kz\" does not exist", "message names the user");
     is_int(privdrop_lookup("root", NULL, &uid, &gid, err, sizeof(err)), 0, "lookup root");
     ok(uid == 0 && gid == 0, "root is 0:0");

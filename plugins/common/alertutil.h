@@ -14,6 +14,8 @@
 
 #include <kizuna/plugin.h>
 
+#include "netaddr.h"
+
 /* Most distinct values of one field an alert contributes (bounded, like the evidence). */
 #define ALERTUTIL_MAX_VALUES 16
 
@@ -113,6 +115,23 @@ alertutil_values(const struct kz_host *h, const struct kz_alert *a, const char *
                 alertutil_values_add(vals, f.value, f.value_len);
             }
         }
+    }
+}
+
+/*
+ * The distinct addresses (canonical form) among the values of field `name`, in the order of
+ * alertutil_values(); values that are not addresses are skipped.
+ */
+static inline void
+alertutil_addresses(const struct kz_host *h, const struct kz_alert *a, const char *name,
+                    struct netaddr_set *set)
+{
+    struct alertutil_values vals;
+
+    set->n = 0;
+    alertutil_values(h, a, name, &vals);
+    for (size_t i = 0; i < vals.n; i++) {
+        netaddr_set_add(set, vals.v[i].p, vals.v[i].n);
     }
 }
 

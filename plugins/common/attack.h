@@ -74,8 +74,8 @@ attack_parse_tag(const char *tag, struct attack_ref *out)
     p = tag + 7;
     n = strlen(p);
     /* t1234 or t1234.123 */
-    if (n >= 5 && (p[0] == 't' || p[0] == 'T') && attack_is_digit(p[1]) &&
-        attack_is_digit(p[2]) && attack_is_digit(p[3]) && attack_is_digit(p[4])) {
+    if (n >= 5 && (p[0] == 't' || p[0] == 'T') && attack_is_digit(p[1]) && attack_is_digit(p[2]) &&
+        attack_is_digit(p[3]) && attack_is_digit(p[4])) {
         if (n == 5) {
             out->kind = ATTACK_TECHNIQUE;
             snprintf(out->technique, sizeof(out->technique), "T%.4s", p + 1);

@@ -44,6 +44,43 @@ netaddr_parse(const char *s, size_t len, char out[NETADDR_MAX])
     return NETADDR_NONE;
 }
 
+/* Most addresses a netaddr_set holds. */
+#define NETADDR_SET_MAX 16
+
+/* Distinct addresses in canonical form, in the order first seen. */
+struct netaddr_set {
+    size_t n;
+    enum netaddr_family fam[NETADDR_SET_MAX];
+    char addr[NETADDR_SET_MAX][NETADDR_MAX];
+};
+
+/*
+ * Add s[0..len) to the set if it is an address not there yet (compared in canonical form,
+ * so 2001:DB8::1 and 2001:db8:0::1 are one). Returns its index, or -1 when it is no address
+ * or the set is full.
+ */
+static inline int
+netaddr_set_add(struct netaddr_set *set, const char *s, size_t len)
+{
+    char canon[NETADDR_MAX];
+    enum netaddr_family fam = netaddr_parse(s, len, canon);
+
+    if (fam == NETADDR_NONE) {
+        return -1;
+    }
+    for (size_t i = 0; i < set->n; i++) {
+        if (strcmp(set->addr[i], canon) == 0) {
+            return (int)i;
+        }
+    }
+    if (set->n >= NETADDR_SET_MAX) {
+        return -1;
+    }
+    set->fam[set->n] = fam;
+    memcpy(set->addr[set->n], canon, sizeof(canon));
+    return (int)set->n++;
+}
+
 /* A port: 1 to 5 decimal digits, 0..65535. Returns the port, or -1. */
 static inline long
 netaddr_port(const char *s, size_t len)

@@ -30,8 +30,7 @@ static const unsigned char uuid5_ns_url[16] = {0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xa
  * into out. The name may hold any bytes.
  */
 static inline void
-uuid5_make(const unsigned char ns[16], const void *name, size_t len,
-           char out[UUID5_TEXT_LEN + 1])
+uuid5_make(const unsigned char ns[16], const void *name, size_t len, char out[UUID5_TEXT_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char md[SHA1_DIGEST_LEN];

@@ -29,6 +29,7 @@
 
 #include "../common/alertutil.h"
 #include "../common/attack.h"
+#include "../common/netaddr.h"
 #include "../common/sbuf.h"
 #include "../common/timefmt.h"
 
@@ -54,8 +55,8 @@ struct cef_config {
 static const struct kz_option cef_options[] = {
     {"device_vendor", KZ_OPT_STRING, "kizuna", 0, 0, offsetof(struct cef_config, device_vendor),
      "Device Vendor header field"},
-    {"device_product", KZ_OPT_STRING, "kizunad", 0, 0,
-     offsetof(struct cef_config, device_product), "Device Product header field"},
+    {"device_product", KZ_OPT_STRING, "kizunad", 0, 0, offsetof(struct cef_config, device_product),
+     "Device Product header field"},
     {"device_version", KZ_OPT_STRING, NULL, 0, 0, offsetof(struct cef_config, device_version),
      "Device Version header field (default: the kizuna version)"},
     {"custom", KZ_OPT_BOOL, "true", 0, 0, offsetof(struct cef_config, custom),
@@ -94,8 +95,8 @@ static const struct {
 
 /* Keys the alert itself writes: fields of the source never overwrite them. */
 static const char *const cef_own_keys[] = {
-    "rt",       "start",    "end",      "cnt",      "externalId", "dvchost",  "cs1",
-    "cs1Label", "cs2",      "cs2Label", "cs3",      "cs3Label",   "cs4",      "cs4Label",
+    "rt",       "start",    "end",      "cnt",      "externalId", "dvchost",   "cs1",
+    "cs1Label", "cs2",      "cs2Label", "cs3",      "cs3Label",   "cs4",       "cs4Label",
     "cs5",      "cs5Label", "cs6",      "cs6Label", "cfp1",       "cfp1Label",
 };
 
@@ -108,7 +109,7 @@ struct cef_state {
     const struct kz_instance *inst;
     const struct cef_config *cfg;
     struct sbuf out;
-    struct sbuf keys; /* the keys written in this line, NUL-separated */
+    struct sbuf keys;   /* the keys written in this line, NUL-separated */
     struct sbuf tags;   /* scratch: cs3 */
     struct sbuf attack; /* scratch: cs6 */
     size_t key_off[CEF_MAX_KEYS];
@@ -246,8 +247,8 @@ cef_is_own_key(const char *key, size_t n)
 static int
 cef_key_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
 }
 
 /* An event field name as a CEF key into out: other characters become '_'. 0 if unusable. */
@@ -264,20 +265,38 @@ cef_key_from_name(const char *name, size_t n, char out[CEF_MAX_KEY])
     return n;
 }
 
+/* 1 when v is a value the CEF key may carry: addresses for src/dst, ports for spt/dpt. */
+static int
+cef_typed_ok(const char *key, const char *v, size_t n)
+{
+    char canon[NETADDR_MAX];
+
+    if (strcmp(key, "src") == 0 || strcmp(key, "dst") == 0) {
+        return netaddr_parse(v, n, canon) != NETADDR_NONE;
+    }
+    if (strcmp(key, "spt") == 0 || strcmp(key, "dpt") == 0) {
+        return netaddr_port(v, n) >= 0;
+    }
+    return 1;
+}
+
 static void
 cef_fields(struct cef_state *s, const struct kz_alert *a)
 {
     const struct kz_host *h = s->host;
     size_t n = h->alert_nfields(a, KZ_FIELDS_EVENT);
+    unsigned char mapped[sizeof(cef_ecs) / sizeof(cef_ecs[0])];
 
-    /* ECS fields with a CEF key, in the table's order. */
+    /*
+     * ECS fields with a CEF key, in the table's order. A value the key cannot carry (a
+     * source.ip that is no address) stays for the custom keys below, under its ECS name.
+     */
     for (size_t m = 0; m < sizeof(cef_ecs) / sizeof(cef_ecs[0]); m++) {
         size_t vn;
         const char *v = h->alert_get(a, cef_ecs[m].ecs, &vn);
 
-        if (v != NULL) {
-            cef_pair(s, cef_ecs[m].key, strlen(cef_ecs[m].key), v, vn);
-        }
+        mapped[m] = v != NULL && cef_typed_ok(cef_ecs[m].key, v, vn) &&
+                    cef_pair(s, cef_ecs[m].key, strlen(cef_ecs[m].key), v, vn);
     }
     /* What a CEF source said, under its own keys. */
     for (size_t i = 0; i < n; i++) {
@@ -286,8 +305,7 @@ cef_fields(struct cef_state *s, const struct kz_alert *a)
         size_t kn;
 
         if (h->alert_field(a, KZ_FIELDS_EVENT, i, &f) != KZ_OK || f.name_len <= 8 ||
-            memcmp(f.name, "cef.ext.", 8) != 0 ||
-            cef_is_own_key(f.name + 8, f.name_len - 8)) {
+            memcmp(f.name, "cef.ext.", 8) != 0 || cef_is_own_key(f.name + 8, f.name_len - 8)) {
             continue;
         }
         kn = cef_key_from_name(f.name + 8, f.name_len - 8, key);
@@ -298,7 +316,7 @@ cef_fields(struct cef_state *s, const struct kz_alert *a)
     if (!s->cfg->custom) {
         return;
     }
-    /* Everything else, under its ECS name. */
+    /* Everything else, under its ECS name (CEF has one value a key: the first wins). */
     for (size_t i = 0; i < n; i++) {
         struct kz_field f;
         char key[CEF_MAX_KEY];
@@ -313,7 +331,7 @@ cef_fields(struct cef_state *s, const struct kz_alert *a)
             skip |= alertutil_name_is(&f, cef_skip[k]);
         }
         for (size_t m = 0; m < sizeof(cef_ecs) / sizeof(cef_ecs[0]); m++) {
-            skip |= alertutil_name_is(&f, cef_ecs[m].ecs);
+            skip |= mapped[m] && alertutil_name_is(&f, cef_ecs[m].ecs);
         }
         kn = cef_key_from_name(f.name, f.name_len, key);
         if (skip || kn == 0 || cef_is_own_key(key, kn)) {
@@ -344,8 +362,8 @@ cef_write(struct cef_state *s, const struct kz_alert *a)
     sbuf_putc(&s->out, '|');
     cef_header_field(&s->out, s->cfg->device_product);
     sbuf_putc(&s->out, '|');
-    cef_header_field(&s->out, s->cfg->device_version != NULL ? s->cfg->device_version
-                                                             : CEF_DEVICE_VERSION);
+    cef_header_field(&s->out,
+                     s->cfg->device_version != NULL ? s->cfg->device_version : CEF_DEVICE_VERSION);
     sbuf_putc(&s->out, '|');
     cef_header_field(&s->out, h->alert_str(a, KZ_ALERT_RULE_ID));
     sbuf_putc(&s->out, '|');

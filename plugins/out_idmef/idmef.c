@@ -42,9 +42,8 @@
 #define IDMEF_NTP_OFFSET 2208988800LL
 
 /* uuid5(NameSpace_URL, "urn:kizuna:evidence"): identities of evidence events. */
-static const unsigned char idmef_ns_evidence[16] = {0x11, 0x95, 0xbf, 0x5f, 0x43, 0x90,
-                                                    0x54, 0x44, 0x98, 0x50, 0xc0, 0xb7,
-                                                    0xe9, 0x72, 0x6f, 0xd8};
+static const unsigned char idmef_ns_evidence[16] = {0x11, 0x95, 0xbf, 0x5f, 0x43, 0x90, 0x54, 0x44,
+                                                    0x98, 0x50, 0xc0, 0xb7, 0xe9, 0x72, 0x6f, 0xd8};
 
 struct idmef_config {
     const char *analyzer_name;
@@ -52,8 +51,8 @@ struct idmef_config {
 };
 
 static const struct kz_option idmef_options[] = {
-    {"analyzer_name", KZ_OPT_STRING, "kizunad", 0, 0,
-     offsetof(struct idmef_config, analyzer_name), "Analyzer name attribute"},
+    {"analyzer_name", KZ_OPT_STRING, "kizunad", 0, 0, offsetof(struct idmef_config, analyzer_name),
+     "Analyzer name attribute"},
     {"rule_url", KZ_OPT_STRING, "urn:kizuna:rule:", 0, 0, offsetof(struct idmef_config, rule_url),
      "prefix of the url of the rule Reference; the rule id is appended"},
     {NULL, 0, NULL, 0, 0, 0, NULL},
@@ -136,36 +135,30 @@ static void
 idmef_sources(struct idmef_state *s, const struct kz_alert *a)
 {
     const struct kz_host *h = s->host;
-    struct alertutil_values ips;
-    const char *mine, *dom, *su;
-    size_t mine_n = 0, dom_n = 0, su_n = 0;
-    char mine_canon[NETADDR_MAX];
-    int wrote_detail = 0;
+    struct netaddr_set ips, mine;
+    const char *v, *dom, *su;
+    size_t n = 0, dom_n = 0, su_n = 0;
+    int detail_done = 0;
 
-    mine = alertutil_get(h, a, "source.ip", &mine_n);
-    if (mine == NULL || netaddr_parse(mine, mine_n, mine_canon) == NETADDR_NONE) {
-        mine_canon[0] = '\0';
+    mine.n = 0;
+    v = alertutil_get(h, a, "source.ip", &n);
+    if (v != NULL) {
+        netaddr_set_add(&mine, v, n);
     }
     dom = alertutil_get(h, a, "source.domain", &dom_n);
     if (dom != NULL && !netaddr_is_hostname(dom, dom_n)) {
         dom = NULL;
     }
     su = alertutil_get(h, a, "source.user.name", &su_n);
-    alertutil_values(h, a, "source.ip", &ips);
+    alertutil_addresses(h, a, "source.ip", &ips);
     for (size_t i = 0; i < ips.n; i++) {
-        char canon[NETADDR_MAX];
-        enum netaddr_family fam = netaddr_parse(ips.v[i].p, ips.v[i].n, canon);
-        int detail;
+        int detail = !detail_done && mine.n == 1 && strcmp(ips.addr[i], mine.addr[0]) == 0;
 
-        if (fam == NETADDR_NONE) {
-            continue;
-        }
-        detail = !wrote_detail && strcmp(canon, mine_canon) == 0;
         sbuf_puts(&s->out, "<Source><Node>");
         if (detail && dom != NULL) {
             idmef_elem(&s->out, "name", dom, dom_n);
         }
-        idmef_address(&s->out, fam, canon);
+        idmef_address(&s->out, ips.fam[i], ips.addr[i]);
         sbuf_puts(&s->out, "</Node>");
         if (detail) {
             if (su != NULL && su_n > 0) {
@@ -174,11 +167,11 @@ idmef_sources(struct idmef_state *s, const struct kz_alert *a)
                 sbuf_puts(&s->out, "</UserId></User>");
             }
             idmef_service(s, a, "source.port");
-            wrote_detail = 1;
+            detail_done = 1;
         }
         sbuf_puts(&s->out, "</Source>");
     }
-    if (!wrote_detail && dom != NULL) {
+    if (!detail_done && dom != NULL) {
         sbuf_puts(&s->out, "<Source><Node>");
         idmef_elem(&s->out, "name", dom, dom_n);
         sbuf_puts(&s->out, "</Node></Source>");
@@ -283,8 +276,7 @@ idmef_classification(struct idmef_state *s, const struct kz_alert *a)
             continue;
         }
         attack_ref_url(&r, url, sizeof(url));
-        idmef_reference(&s->out, "unknown", "MITRE ATT&CK technique", attack_ref_id(&r), "",
-                        url);
+        idmef_reference(&s->out, "unknown", "MITRE ATT&CK technique", attack_ref_id(&r), "", url);
     }
     sbuf_puts(&s->out, "</Classification>");
 }
@@ -432,10 +424,10 @@ idmef_write(struct idmef_state *s, const struct kz_alert *a)
     idmef_cattr(&s->out, "messageid", alertutil_str(h, a, KZ_ALERT_ID));
     sbuf_puts(&s->out, "><Analyzer");
     idmef_cattr(&s->out, "analyzerid", analyzer);
-    idmef_cattr(&s->out, "name",
-                s->cfg->analyzer_name != NULL ? s->cfg->analyzer_name : "kizunad");
-    sbuf_puts(&s->out, " manufacturer=\"kizuna\" model=\"kizunad\" version=\""
-                       IDMEF_ANALYZER_VERSION "\" class=\"Correlation\"/>");
+    idmef_cattr(&s->out, "name", s->cfg->analyzer_name != NULL ? s->cfg->analyzer_name : "kizunad");
+    sbuf_puts(&s->out,
+              " manufacturer=\"kizuna\" model=\"kizunad\" version=\"" IDMEF_ANALYZER_VERSION
+              "\" class=\"Correlation\"/>");
     idmef_time(&s->out, "CreateTime", h->alert_time(a, KZ_TIME_ALERT));
     idmef_time(&s->out, "DetectTime", h->alert_time(a, KZ_TIME_FIRST));
     idmef_sources(s, a);
@@ -451,8 +443,7 @@ idmef_write(struct idmef_state *s, const struct kz_alert *a)
 }
 
 static int
-idmef_init(const struct kz_host *host, const struct kz_instance *inst, void *config,
-           void **state)
+idmef_init(const struct kz_host *host, const struct kz_instance *inst, void *config, void **state)
 {
     struct idmef_state *s;
 

@@ -103,8 +103,8 @@ iodef_ip_protocol(const char *v, size_t n)
     static const struct {
         const char *name;
         int num;
-    } protos[] = {{"icmp", 1}, {"tcp", 6}, {"udp", 17}, {"ipv6-icmp", 58}, {"icmpv6", 58},
-                  {"sctp", 132}};
+    } protos[] = {{"icmp", 1},       {"tcp", 6},     {"udp", 17},
+                  {"ipv6-icmp", 58}, {"icmpv6", 58}, {"sctp", 132}};
 
     for (size_t i = 0; v != NULL && i < sizeof(protos) / sizeof(protos[0]); i++) {
         if (strlen(protos[i].name) == n && strncasecmp(protos[i].name, v, n) == 0) {
@@ -145,37 +145,31 @@ static void
 iodef_sources(struct iodef_state *s, const struct kz_alert *a)
 {
     const struct kz_host *h = s->host;
-    struct alertutil_values ips;
-    const char *mine, *dom;
-    size_t mine_n = 0, dom_n = 0;
-    char mine_canon[NETADDR_MAX];
+    struct netaddr_set ips, mine;
+    const char *v, *dom;
+    size_t n = 0, dom_n = 0;
     int detail_done = 0;
 
-    mine = alertutil_get(h, a, "source.ip", &mine_n);
-    if (mine == NULL || netaddr_parse(mine, mine_n, mine_canon) == NETADDR_NONE) {
-        mine_canon[0] = '\0';
+    mine.n = 0;
+    v = alertutil_get(h, a, "source.ip", &n);
+    if (v != NULL) {
+        netaddr_set_add(&mine, v, n);
     }
     dom = alertutil_get(h, a, "source.domain", &dom_n);
     if (dom != NULL && dom_n == 0) {
         dom = NULL;
     }
-    alertutil_values(h, a, "source.ip", &ips);
+    alertutil_addresses(h, a, "source.ip", &ips);
     for (size_t i = 0; i < ips.n; i++) {
-        char canon[NETADDR_MAX];
-        enum netaddr_family fam = netaddr_parse(ips.v[i].p, ips.v[i].n, canon);
-        int detail;
+        int detail = !detail_done && mine.n == 1 && strcmp(ips.addr[i], mine.addr[0]) == 0;
 
-        if (fam == NETADDR_NONE) {
-            continue;
-        }
-        detail = !detail_done && strcmp(canon, mine_canon) == 0;
         sbuf_puts(&s->out, "<System category=\"source\"><Node>");
         if (detail && dom != NULL) {
             sbuf_puts(&s->out, "<DomainData>");
             iodef_elem(&s->out, "Name", dom, dom_n);
             sbuf_puts(&s->out, "</DomainData>");
         }
-        iodef_address(&s->out, fam, canon);
+        iodef_address(&s->out, ips.fam[i], ips.addr[i]);
         sbuf_puts(&s->out, "</Node>");
         if (detail) {
             iodef_service(s, a, "source.port");
@@ -425,8 +419,7 @@ iodef_lang_ok(const char *s)
 }
 
 static int
-iodef_init(const struct kz_host *host, const struct kz_instance *inst, void *config,
-           void **state)
+iodef_init(const struct kz_host *host, const struct kz_instance *inst, void *config, void **state)
 {
     const struct iodef_config *cfg = config;
     struct iodef_state *s;

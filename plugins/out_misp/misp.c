@@ -68,10 +68,8 @@ static const struct {
     const char *colour;
     int distribution;
 } misp_tlp[] = {
-    {"clear", "tlp:clear", "#ffffff", 3},
-    {"green", "tlp:green", "#339900", 1},
-    {"amber", "tlp:amber", "#FFC000", 0},
-    {"amber+strict", "tlp:amber+strict", "#FFC000", 0},
+    {"clear", "tlp:clear", "#ffffff", 3}, {"green", "tlp:green", "#339900", 1},
+    {"amber", "tlp:amber", "#FFC000", 0}, {"amber+strict", "tlp:amber+strict", "#FFC000", 0},
     {"red", "tlp:red", "#CC0033", 0},
 };
 
@@ -83,14 +81,14 @@ struct misp_state {
     const struct misp_config *cfg;
     struct sbuf out;
     struct sbuf tmp;
-    int64_t ts;                   /* alert time, seconds */
+    int64_t ts;                  /* alert time, seconds */
     char first[TIMEFMT_MAX + 8]; /* ISO 8601 with +00:00 */
     char last[TIMEFMT_MAX + 8];
     const char *alert_id;
+    struct netaddr_set src, dst; /* canonical addresses, alive for the whole emit */
     /* attributes written so far in this event, for de-duplication (type + value) */
     struct {
         const char *type;
-        char value[NETADDR_MAX];
         const char *vp;
         size_t vn;
     } seen[64];
@@ -153,8 +151,8 @@ misp_attribute(struct misp_state *s, struct jsonw *w, const char *category, cons
     jsonw_kstr(w, "distribution", "5");
     jsonw_kstr(w, "timestamp", ts);
     jsonw_kbool(w, "deleted", 0);
-    jsonw_kbool(w, "disable_correlation", !to_ids && strcmp(type, "ip-dst") != 0 &&
-                                              strcmp(type, "hostname") != 0);
+    jsonw_kbool(w, "disable_correlation",
+                !to_ids && strcmp(type, "ip-dst") != 0 && strcmp(type, "hostname") != 0);
     if (seen_times) {
         jsonw_kstr(w, "first_seen", s->first);
         jsonw_kstr(w, "last_seen", s->last);
@@ -164,27 +162,15 @@ misp_attribute(struct misp_state *s, struct jsonw *w, const char *category, cons
 
 /* Attributes for every distinct address of an ECS field (canonical form; others skipped). */
 static void
-misp_addresses(struct misp_state *s, struct jsonw *w, const struct kz_alert *a,
-               const char *field, const char *type, int to_ids)
+misp_addresses(struct misp_state *s, struct jsonw *w, const struct kz_alert *a, const char *field,
+               const char *type, int to_ids)
 {
-    struct alertutil_values vals;
+    struct netaddr_set *set = to_ids ? &s->src : &s->dst;
 
-    alertutil_values(s->host, a, field, &vals);
-    for (size_t i = 0; i < vals.n; i++) {
-        char canon[NETADDR_MAX];
-        size_t k = s->nseen;
-
-        if (netaddr_parse(vals.v[i].p, vals.v[i].n, canon) == NETADDR_NONE ||
-            k >= sizeof(s->seen) / sizeof(s->seen[0])) {
-            continue;
-        }
-        /* Keep the canonical text in the de-duplication table: it outlives this loop. */
-        memcpy(s->seen[k].value, canon, sizeof(canon));
-        misp_attribute(s, w, "Network activity", type, to_ids, field, s->seen[k].value,
-                       strlen(canon), 1);
-        if (s->nseen > k) {
-            s->seen[k].vp = s->seen[k].value;
-        }
+    alertutil_addresses(s->host, a, field, set);
+    for (size_t i = 0; i < set->n; i++) {
+        misp_attribute(s, w, "Network activity", type, to_ids, field, set->addr[i],
+                       strlen(set->addr[i]), 1);
     }
 }
 
@@ -395,8 +381,7 @@ misp_write_event(struct misp_state *s, const struct kz_alert *a)
 }
 
 static int
-misp_init(const struct kz_host *host, const struct kz_instance *inst, void *config,
-          void **state)
+misp_init(const struct kz_host *host, const struct kz_instance *inst, void *config, void **state)
 {
     struct misp_state *s;
     const struct misp_config *cfg = config;
@@ -406,8 +391,7 @@ misp_init(const struct kz_host *host, const struct kz_instance *inst, void *conf
         return KZ_ERR;
     }
     if (cfg->org_uuid != NULL && strlen(cfg->org_uuid) != UUID5_TEXT_LEN) {
-        host->log(inst, KZ_LOG_ERR, "org_uuid '%s' is not a UUID (36 characters)",
-                  cfg->org_uuid);
+        host->log(inst, KZ_LOG_ERR, "org_uuid '%s' is not a UUID (36 characters)", cfg->org_uuid);
         return KZ_ERR;
     }
     s = calloc(1, sizeof(*s));

@@ -156,8 +156,7 @@ ocsf_endpoint(struct ocsf_state *s, struct jsonw *w, const struct kz_alert *a, l
 
 /* One evidences[] element from the matched event (ev == -1) or an evidence event. */
 static void
-ocsf_evidence(struct ocsf_state *s, struct jsonw *w, const struct kz_alert *a, long ev,
-              int *open)
+ocsf_evidence(struct ocsf_state *s, struct jsonw *w, const struct kz_alert *a, long ev, int *open)
 {
     size_t mark = s->out.len;
     struct jsonw save = *w;
@@ -170,12 +169,11 @@ ocsf_evidence(struct ocsf_state *s, struct jsonw *w, const struct kz_alert *a, l
         jsonw_arr(w);
     }
     jsonw_obj(w);
-    any |= ocsf_endpoint(s, w, a, ev, "src_endpoint", "source.ip", "source.port",
-                         "source.domain", "evidences.src_endpoint.ip",
-                         "evidences.src_endpoint.hostname");
-    any |= ocsf_endpoint(s, w, a, ev, "dst_endpoint", "destination.ip", "destination.port",
-                         "host.name", "evidences.dst_endpoint.ip",
-                         "evidences.dst_endpoint.hostname");
+    any |= ocsf_endpoint(s, w, a, ev, "src_endpoint", "source.ip", "source.port", "source.domain",
+                         "evidences.src_endpoint.ip", "evidences.src_endpoint.hostname");
+    any |=
+        ocsf_endpoint(s, w, a, ev, "dst_endpoint", "destination.ip", "destination.port",
+                      "host.name", "evidences.dst_endpoint.ip", "evidences.dst_endpoint.hostname");
     user = ocsf_get(s, a, ev, "user.name", &user_n);
     if (user != NULL && user_n > 0) {
         jsonw_key(w, "user");
@@ -283,8 +281,8 @@ ocsf_attacks(struct ocsf_state *s, struct jsonw *w, const struct kz_alert *a)
     jsonw_arr_end(w);
 }
 
-static const char *const ocsf_severity_names[] = {"Unknown", "Informational", "Low", "Medium",
-                                                  "High",    "Critical"};
+static const char *const ocsf_severity_names[] = {"Unknown", "Informational", "Low",
+                                                  "Medium",  "High",          "Critical"};
 
 static void
 ocsf_write(struct ocsf_state *s, const struct kz_alert *a)
@@ -422,8 +420,7 @@ ocsf_write(struct ocsf_state *s, const struct kz_alert *a)
 }
 
 static int
-ocsf_init(const struct kz_host *host, const struct kz_instance *inst, void *config,
-          void **state)
+ocsf_init(const struct kz_host *host, const struct kz_instance *inst, void *config, void **state)
 {
     struct ocsf_state *s;
 

@@ -81,8 +81,7 @@ struct stix_config {
 static const struct kz_option stix_options[] = {
     {"identity_name", KZ_OPT_STRING, NULL, 0, 0, offsetof(struct stix_config, identity_name),
      "name of the producer identity (default: the daemon's host name, else \"kizunad\")"},
-    {"identity_class", KZ_OPT_STRING, "system", 0, 0,
-     offsetof(struct stix_config, identity_class),
+    {"identity_class", KZ_OPT_STRING, "system", 0, 0, offsetof(struct stix_config, identity_class),
      "identity_class of the producer identity (identity-class-ov: system, organization ...)"},
     {NULL, 0, NULL, 0, 0, 0, NULL},
 };
@@ -144,8 +143,8 @@ struct stix_ctx {
 
 /* "<type>--" + uuid5(ns, name[0..n)) into out. */
 static void
-stix_make_id(char out[STIX_ID_MAX], const char *type, const unsigned char ns[16],
-             const char *name, size_t n)
+stix_make_id(char out[STIX_ID_MAX], const char *type, const unsigned char ns[16], const char *name,
+             size_t n)
 {
     char u[UUID5_TEXT_LEN + 1];
 
@@ -468,8 +467,7 @@ stix_attack_ref(struct jsonw *w, const struct attack_ref *r)
 
 /* external_references naming the alert and the rule (and the techniques, when asked). */
 static void
-stix_kizuna_refs(struct stix_state *s, struct jsonw *w, const struct stix_ctx *c,
-                 int with_attack)
+stix_kizuna_refs(struct stix_state *s, struct jsonw *w, const struct stix_ctx *c, int with_attack)
 {
     const char *rule = alertutil_str(s->host, c->a, KZ_ALERT_RULE_ID);
 
@@ -725,8 +723,8 @@ stix_write_bundle(struct stix_state *s, const struct stix_ctx *c)
     jsonw_kstr(&w, "created", STIX_IDENTITY_CREATED);
     jsonw_kstr(&w, "modified", STIX_IDENTITY_CREATED);
     jsonw_kstr(&w, "name", name);
-    jsonw_kstr(&w, "identity_class", s->cfg->identity_class != NULL ? s->cfg->identity_class
-                                                                    : "system");
+    jsonw_kstr(&w, "identity_class",
+               s->cfg->identity_class != NULL ? s->cfg->identity_class : "system");
     jsonw_obj_end(&w);
 
     for (size_t i = 0; i < s->nsco; i++) {
@@ -812,8 +810,7 @@ stix_write_bundle(struct stix_state *s, const struct stix_ctx *c)
         }
     } else {
         for (size_t i = 0; i < s->nattack; i++) {
-            stix_write_sighting(s, &w, c, s->ap_id[i], attack_ref_id(&s->attack[i]),
-                                s->nsco > 0);
+            stix_write_sighting(s, &w, c, s->ap_id[i], attack_ref_id(&s->attack[i]), s->nsco > 0);
         }
     }
 
@@ -824,8 +821,7 @@ stix_write_bundle(struct stix_state *s, const struct stix_ctx *c)
 }
 
 static int
-stix_init(const struct kz_host *host, const struct kz_instance *inst, void *config,
-          void **state)
+stix_init(const struct kz_host *host, const struct kz_instance *inst, void *config, void **state)
 {
     struct stix_state *s;
 
@@ -877,8 +873,8 @@ stix_emit(void *state, const struct kz_alert *alert, struct kz_buf *buf)
     }
     sbuf_puts(&s->tmp, "identity/");
     sbuf_puts(&s->tmp, name);
-    stix_make_id(c.identity_id, "identity", stix_ns_kizuna,
-                 s->tmp.data != NULL ? s->tmp.data : "", s->tmp.len);
+    stix_make_id(c.identity_id, "identity", stix_ns_kizuna, s->tmp.data != NULL ? s->tmp.data : "",
+                 s->tmp.len);
     for (size_t i = 0; i < sizeof(stix_tlp) / sizeof(stix_tlp[0]); i++) {
         if (strcmp(stix_tlp[i].label, alertutil_tlp(h, alert)) == 0) {
             c.marking_id = stix_tlp[i].id;

@@ -58,9 +58,9 @@ static const struct kz_option syslog_options[] = {
 };
 
 static const char *const syslog_facilities[24] = {
-    "kern",   "user",   "mail",   "daemon", "auth",   "syslog", "lpr",    "news",
-    "uucp",   "cron",   "authpriv", "ftp",  "ntp",    "audit",  "alert",  "clock",
-    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+    "kern",   "user",   "mail",     "daemon", "auth",   "syslog", "lpr",    "news",
+    "uucp",   "cron",   "authpriv", "ftp",    "ntp",    "audit",  "alert",  "clock",
+    "local0", "local1", "local2",   "local3", "local4", "local5", "local6", "local7",
 };
 
 struct syslog_state {
@@ -167,8 +167,8 @@ syslog_cparam(struct sbuf *b, const char *name, const char *v)
 
 /* The ECS fields carried as SD-PARAMs, under their own names. */
 static const char *const syslog_ecs[] = {
-    "source.ip",   "source.port", "source.domain",   "destination.ip", "destination.port",
-    "user.name",   "host.name",   "event.outcome",
+    "source.ip",        "source.port", "source.domain", "destination.ip",
+    "destination.port", "user.name",   "host.name",     "event.outcome",
 };
 
 static int
@@ -193,8 +193,7 @@ syslog_write(struct syslog_state *s, const struct kz_alert *a)
     size_t n;
 
     timefmt_rfc3339(h->alert_time(a, KZ_TIME_ALERT), 6, t);
-    sbuf_printf(&s->out, "<%d>1 %s ", s->facility * 8 + syslog_severity(h->alert_severity(a)),
-                t);
+    sbuf_printf(&s->out, "<%d>1 %s ", s->facility * 8 + syslog_severity(h->alert_severity(a)), t);
     syslog_header_field(&s->out, h->alert_str(a, KZ_ALERT_HOST), SYSLOG_HOSTNAME_MAX);
     sbuf_putc(&s->out, ' ');
     syslog_header_field(&s->out, s->cfg->app_name, SYSLOG_APPNAME_MAX);
@@ -252,8 +251,7 @@ syslog_write(struct syslog_state *s, const struct kz_alert *a)
 }
 
 static int
-syslog_init(const struct kz_host *host, const struct kz_instance *inst, void *config,
-            void **state)
+syslog_init(const struct kz_host *host, const struct kz_instance *inst, void *config, void **state)
 {
     const struct syslog_config *cfg = config;
     struct syslog_state *s;

@@ -19,8 +19,8 @@
 const char *const formats_plugins[] = {"stix21", "misp", "idmef", "iodef", "cef", "ocsf", "syslog"};
 const size_t formats_nplugins = sizeof(formats_plugins) / sizeof(formats_plugins[0]);
 
-static const char *const host_keys[] = {"name", "plugin", "path", "format", "deliver", "filter",
-                                        "tlp",  "privacy", NULL};
+static const char *const host_keys[] = {"name",   "plugin", "path",    "format", "deliver",
+                                        "filter", "tlp",    "privacy", NULL};
 
 static char *tags_ssh[] = {(char *)"attack.t1110.001", (char *)"attack.credential_access"};
 static char *tags_corr[] = {(char *)"attack.t1110", (char *)"attack.t1110.003",
@@ -180,7 +180,9 @@ alert_hostile(void)
     add(&a->fields, "source.domain", "evil.example.com");
     add(&a->fields, "event.original", "\xff\xfe\xc0\xaf invalid \xed\xa0\x80 utf-8 \x01\x7f");
     add(&a->fields, "weird name=|\\", "v=1|2\\3\n");
-    add(&a->fields, "unicode", "Gr\xc3\xbc\xc3\x9f" "e \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x8e\x8c");
+    add(&a->fields, "unicode",
+        "Gr\xc3\xbc\xc3\x9f"
+        "e \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x8e\x8c");
     add(&a->fields, "cef.ext.cs1", "should not clash");
     ev = alert_add_evidence(a);
     add(ev, "source.ip", "198.51.100.99");
@@ -238,8 +240,8 @@ alert_spray(const char *tlp)
     return a;
 }
 
-static const char *const alert_names[] = {"det-ipv4",  "corr-ipv6",  "hostile",
-                                          "minimal",   "spray-red",  "spray-clear"};
+static const char *const alert_names[] = {"det-ipv4", "corr-ipv6", "hostile",
+                                          "minimal",  "spray-red", "spray-clear"};
 
 size_t
 formats_nalerts(void)

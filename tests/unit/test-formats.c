@@ -107,11 +107,15 @@ test_sbuf(void)
 
     /* Maximal subparts (Unicode 15, table 3-8): F0 80 80 41 -> FFFD FFFD FFFD 41. */
     sbuf_utf8(&b, "\xf0\x80\x80\x41", 4);
-    is_str(b.data, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "A", "UTF-8: overlong lead replaced per byte");
+    is_str(b.data,
+           "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+           "A",
+           "UTF-8: overlong lead replaced per byte");
     sbuf_reset(&b);
     sbuf_utf8(&b, "\xe1\x80\x41\xed\xa0\x80\xf4\x90\x80\x80", 10);
     is_str(b.data,
-           "\xef\xbf\xbd" "A\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+           "\xef\xbf\xbd"
+           "A\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
            "\xef\xbf\xbd",
            "UTF-8: truncated sequence one U+FFFD, surrogate and >U+10FFFF per byte");
     sbuf_reset(&b);
@@ -122,9 +126,10 @@ test_sbuf(void)
     is_str(b.data, "a\\\"b\\\\c\\n\\u0001\\u001f\x7f/\xc3\xa9", "JSON escaping (RFC 8785 style)");
     sbuf_reset(&b);
     sbuf_xml_cstr(&b, "<a href=\"x\">&'\t\n\r\x01\xef\xbf\xbe</a>");
-    is_str(b.data,
-           "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&#9;&#10;&#13;\xef\xbf\xbd\xef\xbf\xbd&lt;/a&gt;",
-           "XML escaping: entities, line breaks as references, forbidden characters replaced");
+    is_str(
+        b.data,
+        "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&#9;&#10;&#13;\xef\xbf\xbd\xef\xbf\xbd&lt;/a&gt;",
+        "XML escaping: entities, line breaks as references, forbidden characters replaced");
     sbuf_free(&b);
 }
 
@@ -238,7 +243,10 @@ test_contract(struct formats_env *env)
     buf_free(&two);
 }
 
-/* --write DIR [PLUGIN...]: one file DIR/<plugin>.out per plugin, one alert a line. */
+/*
+ * --write DIR [PLUGIN...]: one file DIR/<plugin>.out per plugin, one alert a line, and
+ * DIR/alerts.txt naming the alerts in that order.
+ */
 static int
 write_outputs(const char *dir, const char *const *names, size_t n)
 {
@@ -249,6 +257,22 @@ write_outputs(const char *dir, const char *const *names, size_t n)
     buf_init(&out);
     if (formats_env_open(&env, names, n) != 0) {
         goto out;
+    }
+    {
+        /* The alert names, one a line, in the order of the documents in every file. */
+        char path[4096];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/alerts.txt", dir);
+        f = fopen(path, "w");
+        if (f == NULL) {
+            fprintf(stderr, "fopen(%s) failed: %s\n", path, strerror(errno));
+            goto out;
+        }
+        for (size_t i = 0; i < formats_nalerts(); i++) {
+            fprintf(f, "%s\n", formats_alert_name(i));
+        }
+        fclose(f);
     }
     for (size_t p = 0; p < n; p++) {
         struct plugin_instance *inst = formats_instance(&env, names[p], "");

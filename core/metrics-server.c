@@ -323,6 +323,9 @@ metrics_server_start(uv_loop_t *loop, const char *addr, struct metrics_registry 
     uv_timer_init(loop, &srv->timer);
     srv->timer.data = srv;
     srv->closing++;
+    /* The endpoint never keeps the loop alive: the daemon ends when its work is done. */
+    uv_unref((uv_handle_t *)&srv->poll);
+    uv_unref((uv_handle_t *)&srv->timer);
     rc = uv_poll_start(&srv->poll, UV_READABLE, metrics_server_poll_cb);
     if (rc < 0) {
         snprintf(err, errlen, "metrics %s: uv_poll_start() failed: %s", addr, uv_strerror(rc));

@@ -34,7 +34,8 @@ typedef int (*metrics_ready_cb)(void *arg, struct buf *reason);
  * metrics_server_port()) and serve the registry reg (borrowed: it must outlive the server)
  * from loop. On success *out is the server (stop it with metrics_server_stop()) and 0 is
  * returned; on failure *out is NULL, err holds a message naming the address and the
- * failing call, and -1 is returned. Loop thread.
+ * failing call, and -1 is returned. The server's handles are unreferenced: they do not keep
+ * the loop running (stop the server before uv_loop_close() all the same). Loop thread.
  */
 int metrics_server_start(uv_loop_t *loop, const char *listen, struct metrics_registry *reg,
                          struct metrics_server **out, char *err, size_t errlen);

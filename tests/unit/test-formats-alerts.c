@@ -304,8 +304,9 @@ formats_env_close(struct formats_env *env)
     }
 }
 
-static struct ynode **yaml_docs[64];
-static size_t yaml_ndocs[64];
+/* YAML trees of the instances made so far (kept until formats_yaml_free()). */
+static struct ynode ***yaml_docs;
+static size_t *yaml_ndocs;
 static size_t yaml_n;
 
 struct plugin_instance *
@@ -325,12 +326,14 @@ formats_instance(struct formats_env *env, const char *name, const char *options)
     }
     text = xasprintf("name: test\nplugin: %s\n%s", name, options);
     if (yaml_tree_parse("cfg.yaml", text, strlen(text), &docs, &ndocs, err, sizeof(err)) != 0 ||
-        ndocs != 1 || yaml_n == sizeof(yaml_docs) / sizeof(yaml_docs[0])) {
+        ndocs != 1) {
         tap_diag("bad test YAML: %s", err);
         free(text);
         return NULL;
     }
     free(text);
+    yaml_docs = xreallocarray(yaml_docs, yaml_n + 1, sizeof(*yaml_docs));
+    yaml_ndocs = xreallocarray(yaml_ndocs, yaml_n + 1, sizeof(*yaml_ndocs));
     yaml_docs[yaml_n] = docs;
     yaml_ndocs[yaml_n++] = ndocs;
     if (plugin_instance_new(p, "test", docs[0], host_keys, "cfg.yaml", &inst, &errs) != 0) {
@@ -349,5 +352,9 @@ formats_yaml_free(void)
     for (size_t i = 0; i < yaml_n; i++) {
         yaml_tree_free_docs(yaml_docs[i], yaml_ndocs[i]);
     }
+    free(yaml_docs);
+    free(yaml_ndocs);
+    yaml_docs = NULL;
+    yaml_ndocs = NULL;
     yaml_n = 0;
 }

@@ -25,8 +25,10 @@
 #include "alert.h"
 #include "buf.h"
 #include "plugin-loader.h"
+#include "plugin-stage.h"
 #include "tap.h"
 #include "test-formats-alerts.h"
+#include "xmalloc.h"
 
 static void
 hex(const unsigned char *md, size_t n, char *out)
@@ -243,6 +245,362 @@ test_contract(struct formats_env *env)
     buf_free(&two);
 }
 
+/* Output of plugin `name` with YAML options for alert i of the corpus (caller frees), or NULL. */
+static char *
+output(struct formats_env *env, const char *name, const char *options, size_t i)
+{
+    struct plugin_instance *inst = formats_instance(env, name, options);
+    struct alert *a = formats_alert(i);
+    struct buf out;
+    char *r = NULL;
+
+    buf_init(&out);
+    if (inst != NULL && emit(inst, a, &out) == KZ_OK) {
+        r = xstrdup(buf_cstr(&out));
+    }
+    alert_free(a);
+    plugin_instance_free(inst);
+    buf_free(&out);
+    return r;
+}
+
+/*
+ * 1 when plugin `name` refuses the options: its init fails and what it logs contains
+ * `why` (stderr is captured meanwhile).
+ */
+static int
+refused(struct formats_env *env, const char *name, const char *options, const char *why)
+{
+    struct plugin_instance *inst;
+    char *log;
+    int r;
+
+    plugin_stage_capture_begin();
+    inst = formats_instance(env, name, options);
+    log = plugin_stage_capture_end();
+    r = inst == NULL && log != NULL && strstr(log, why) != NULL;
+    if (!r) {
+        tap_diag("  %s with %s: %s", name, options, log != NULL ? log : "(no log)");
+    }
+    plugin_instance_free(inst);
+    free(log);
+    return r;
+}
+
+static int
+has(const char *s, const char *needle)
+{
+    if (s != NULL && strstr(s, needle) != NULL) {
+        return 1;
+    }
+    tap_diag("  '%s' not in output", needle);
+    return 0;
+}
+
+enum { DET, CORR, HOSTILE, MINIMAL, RED, CLEAR };
+
+/* Each row: alert, a string its output must contain. */
+struct expect {
+    size_t alert;
+    const char *needle;
+    const char *what;
+};
+
+static void
+expect_all(struct formats_env *env, const char *name, const char *options, const struct expect *e,
+           size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *out = output(env, name, options, e[i].alert);
+
+        ok(has(out, e[i].needle), "%s %s: %s", name, formats_alert_name(e[i].alert), e[i].what);
+        free(out);
+    }
+}
+
+static void
+test_stix21(struct formats_env *env)
+{
+    static const struct expect e[] = {
+        {DET, "\"id\":\"marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421\"",
+         "TLP:AMBER is the OASIS TLP 2.0 marking"},
+        {CORR, "\"id\":\"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb\"", "TLP:GREEN"},
+        {HOSTILE, "\"id\":\"marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003\"",
+         "TLP:AMBER+STRICT"},
+        {RED, "\"id\":\"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1\"", "TLP:RED"},
+        {CLEAR, "\"id\":\"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487\"", "TLP:CLEAR"},
+        {MINIMAL, "\"tlp_2_0\":\"amber\"", "no TLP configured: amber"},
+        {DET, "\"pattern\":\"[ipv4-addr:value = '203.0.113.7']\"", "indicator for the source"},
+        {CORR, "\"pattern\":\"[ipv6-addr:value = '2001:db8::dead:beef']\"",
+         "IPv6 source in canonical form"},
+        {DET,
+         "{\"type\":\"ipv4-addr\",\"spec_version\":\"2.1\",\"id\":\"ipv4-addr--"
+         "9ddd739e-87b1-587d-83f2-62ef1130af2f\",\"value\":\"203.0.113.7\"}",
+         "deterministic SCO id (uuid5 of {\"value\":\"203.0.113.7\"})"},
+        {CORR, "\"count\":12", "sighting count"},
+        {CORR, "\"first_seen\":\"2026-11-27T01:01:00.000Z\"", "first_seen in milliseconds"},
+        {DET,
+         "{\"source_name\":\"mitre-attack\",\"url\":\"https://attack.mitre.org/techniques/"
+         "T1110/001/\",\"external_id\":\"T1110.001\"}",
+         "ATT&CK external reference"},
+        {DET, "\"phase_name\":\"credential-access\"", "tactic as kill chain phase"},
+        {HOSTILE,
+         "\"name\":\"Title \\\"quoted\\\" <b>&amp;</b> ]bracket| pipe = eq \\\\ back\\n"
+         "new\\tline \xc3\xa9\xe6\x97\xa5 \xef\xbf\xbd\"",
+         "title JSON-escaped, invalid UTF-8 as U+FFFD"},
+        {HOSTILE, "\"pattern\":\"[domain-name:value = 'evil.example.com']\"",
+         "source.domain indicator; source.ip that is no address ignored"},
+    };
+    char *a, *b;
+
+    expect_all(env, "stix21", "", e, sizeof(e) / sizeof(e[0]));
+    a = output(env, "stix21", "identity_name: ACME \"SOC\"\n", DET);
+    ok(has(a, "\"name\":\"ACME \\\"SOC\\\"\",\"identity_class\":\"system\""),
+       "stix21: identity_name option");
+    free(a);
+    a = output(env, "stix21", "", RED);
+    b = output(env, "stix21", "", CLEAR);
+    ok(a != NULL && b != NULL && strstr(a, "\"id\":\"bundle--") != NULL && strncmp(a, b, 60) == 0,
+       "stix21: the same alert under another TLP keeps its bundle id");
+    free(a);
+    free(b);
+}
+
+static void
+test_misp(struct formats_env *env)
+{
+    static const struct expect e[] = {
+        {DET, "\"threat_level_id\":\"1\"", "high: threat level 1"},
+        {CORR, "\"threat_level_id\":\"1\"", "critical: threat level 1"},
+        {HOSTILE, "\"threat_level_id\":\"2\"", "medium: threat level 2"},
+        {RED, "\"threat_level_id\":\"3\"", "low: threat level 3"},
+        {MINIMAL, "\"threat_level_id\":\"4\"", "informational: threat level 4 (undefined)"},
+        {DET, "\"distribution\":\"0\",\"sharing_group_id\":\"0\"", "amber: your organisation only"},
+        {CORR, "\"distribution\":\"1\",\"sharing_group_id\":\"0\"", "green: this community"},
+        {CLEAR, "\"distribution\":\"3\",\"sharing_group_id\":\"0\"", "clear: all communities"},
+        {HOSTILE, "{\"name\":\"tlp:amber+strict\",\"colour\":\"#FFC000\",\"exportable\":true}",
+         "TLP tag"},
+        {DET,
+         "\"type\":\"ip-src\",\"category\":\"Network activity\",\"to_ids\":true,"
+         "\"value\":\"203.0.113.7\"",
+         "attacker address: ip-src, to_ids"},
+        {DET,
+         "\"type\":\"target-user\",\"category\":\"Targeting data\",\"to_ids\":false,"
+         "\"value\":\"root\"",
+         "user: target-user"},
+        {CORR, "\"type\":\"counter\",\"category\":\"Other\",\"to_ids\":false,\"value\":\"12\"",
+         "correlation count"},
+        {DET, "{\"name\":\"mitre-attack:technique=\\\"T1110.001\\\"\"", "ATT&CK technique tag"},
+        {DET, "\"date\":\"2026-11-27\"", "date of the first event"},
+    };
+    char *a;
+
+    expect_all(env, "misp", "", e, sizeof(e) / sizeof(e[0]));
+    a = output(env, "misp", "distribution: 2\norg: CERT-X\n", DET);
+    ok(has(a, "\"distribution\":\"2\"") && has(a, "\"name\":\"CERT-X\""),
+       "misp: distribution and org options");
+    free(a);
+    ok(refused(env, "misp", "org_uuid: not-a-uuid\n", "org_uuid 'not-a-uuid' is not a UUID"),
+       "misp: a bad org_uuid is refused");
+}
+
+static void
+test_idmef(struct formats_env *env)
+{
+    static const struct expect e[] = {
+        {DET, "<Alert messageid=\"0123456789abcdef0123456789abcdef\">", "messageid = alert id"},
+        {DET,
+         "<CreateTime ntpstamp=\"0xeeb3550b.0x0000431b\">2026-11-27T01:02:03.000004Z"
+         "</CreateTime>",
+         "CreateTime with NTP stamp"},
+        {DET, "<Impact severity=\"high\"/>", "high"},
+        {CORR, "<Impact severity=\"high\"/>", "critical is high"},
+        {HOSTILE, "<Impact severity=\"medium\"/>", "medium"},
+        {RED, "<Impact severity=\"low\"/>", "low"},
+        {MINIMAL, "<Impact severity=\"info\"/>", "informational is info"},
+        {CORR,
+         "<CorrelationAlert><name>SSH brute force from one source</name><alertident "
+         "analyzerid=\"kz-2.example.org\">",
+         "correlation: CorrelationAlert with evidence identities"},
+        {DET,
+         "<Source><Node><Address category=\"ipv4-addr\"><address>203.0.113.7</address>"
+         "</Address></Node><Service><port>52214</port><protocol>tcp</protocol></Service>"
+         "</Source>",
+         "Source address and service"},
+        {CORR, "<Address category=\"ipv6-addr\"><address>2001:db8::dead:beef</address>",
+         "IPv6 source"},
+        {DET, "<UserId type=\"target-user\"><name>root</name></UserId>", "target user"},
+        {DET,
+         "<Reference origin=\"user-specific\" meaning=\"kizuna rule\"><name>"
+         "ssh-failed-password</name><url>urn:kizuna:rule:ssh-failed-password</url>",
+         "rule reference"},
+        {HOSTILE,
+         "<Classification text=\"Title &quot;quoted&quot; &lt;b&gt;&amp;amp;&lt;/b&gt; "
+         "]bracket| pipe = eq \\ back&#10;new&#9;line",
+         "title escaped, line break as a character reference"},
+    };
+    char *a;
+
+    expect_all(env, "idmef", "", e, sizeof(e) / sizeof(e[0]));
+    a = output(env, "idmef", "", DET);
+    ok(a != NULL && strstr(a, "CorrelationAlert") == NULL,
+       "idmef: no CorrelationAlert for a detection");
+    free(a);
+}
+
+static void
+test_iodef(struct formats_env *env)
+{
+    static const struct expect e[] = {
+        {DET, "restriction=\"amber\"", "amber"},
+        {CORR, "restriction=\"green\"", "green"},
+        {RED, "restriction=\"red\"", "red"},
+        {CLEAR, "restriction=\"white\"", "TLP:CLEAR is IODEF white"},
+        {HOSTILE, "restriction=\"ext-value\" ext-restriction=\"amber+strict\"",
+         "amber+strict as an extension value"},
+        {DET, "<IncidentID name=\"kz-1\">0123456789abcdef0123456789abcdef</IncidentID>",
+         "IncidentID"},
+        {DET, "<SystemImpact severity=\"high\">", "high"},
+        {MINIMAL, "<SystemImpact severity=\"low\"><Description>level informational", "info"},
+        {CORR, "<Counter type=\"counter\" unit=\"event\">12</Counter>", "event count"},
+        {DET,
+         "<System category=\"source\"><Node><Address category=\"ipv4-addr\">203.0.113.7"
+         "</Address></Node><Service ip-protocol=\"6\"><Port>52214</Port></Service></System>",
+         "source system"},
+        {DET, "<Reference><URL>https://attack.mitre.org/techniques/T1110/001/</URL>",
+         "ATT&CK reference"},
+    };
+    char *a;
+
+    expect_all(env, "iodef", "", e, sizeof(e) / sizeof(e[0]));
+    a = output(env, "iodef", "contact_name: CERT <X>\ncontact_email: cert@example.org\n", DET);
+    ok(has(a, "<Contact role=\"creator\" type=\"organization\"><ContactName>CERT &lt;X&gt;"
+              "</ContactName><Email><EmailTo>cert@example.org</EmailTo></Email></Contact>"),
+       "iodef: contact options");
+    free(a);
+    ok(refused(env, "iodef", "lang: \"e n\"\n", "lang 'e n' is not a language tag"),
+       "iodef: a bad language tag is refused");
+}
+
+static void
+test_cef(struct formats_env *env)
+{
+    static const struct expect e[] = {
+        {DET, "|SSH failed password|8|", "high: severity 8"},
+        {CORR, "|10|", "critical: severity 10"},
+        {HOSTILE, "|5|", "medium: severity 5"},
+        {RED, "|3|", "low: severity 3"},
+        {MINIMAL, "|Minimal|1|", "informational: severity 1"},
+        {HOSTILE, "|id\\|with\\\\pipe=eq|", "header escapes | and \\ (not =)"},
+        {HOSTILE, "msg=line1\\nline2\\r\\n<x>&'\"|\\=\\\\] end ", "extension escapes"},
+        {CORR, "cs4=event_count cs4Label=correlationType cfp1=12 cfp1Label=correlationValue",
+         "correlation type and value"},
+    };
+    char *a;
+    char *want = xasprintf(
+        "CEF:0|kizuna|kizunad|%s|ssh-failed-password|SSH failed password|8|rt=1795741323000 "
+        "start=1795741323000 end=1795741323000 cnt=1 externalId=0123456789abcdef0123456789abcdef "
+        "dvchost=kz-1 cs1=0123456789abcdef0123456789abcdef cs1Label=kizunaAlertId "
+        "cs3=attack.t1110.001,attack.credential_access cs3Label=tags cs5=amber cs5Label=tlp "
+        "cs6=T1110.001,TA0006 cs6Label=mitreAttack src=203.0.113.7 dst=192.0.2.10 spt=52214 "
+        "dpt=22 duser=root dhost=web-1 outcome=failure msg=Failed password for root from "
+        "203.0.113.7 port 52214 ssh2 proto=tcp process.name=sshd process.pid=4242\n",
+        KZ_VERSION);
+
+    expect_all(env, "cef", "", e, sizeof(e) / sizeof(e[0]));
+    a = output(env, "cef", "", DET);
+    is_str(a, want, "cef det-ipv4: the whole line");
+    free(a);
+    free(want);
+    a = output(env, "cef",
+               "device_vendor: \"a|b\"\ndevice_product: p\ndevice_version: 1\\2\n"
+               "custom: false\n",
+               DET);
+    ok(has(a, "CEF:0|a\\|b|p|1\\\\2|") && strstr(a, "process.name") == NULL,
+       "cef: vendor/product/version options escaped; custom: false drops unmapped fields");
+    free(a);
+}
+
+static void
+test_ocsf(struct formats_env *env)
+{
+    static const struct expect e[] = {
+        {DET, "\"severity_id\":4,\"severity\":\"High\"", "high: 4"},
+        {CORR, "\"severity_id\":5,\"severity\":\"Critical\"", "critical: 5"},
+        {HOSTILE, "\"severity_id\":3,\"severity\":\"Medium\"", "medium: 3"},
+        {RED, "\"severity_id\":2,\"severity\":\"Low\"", "low: 2"},
+        {MINIMAL, "\"severity_id\":1,\"severity\":\"Informational\"", "informational: 1"},
+        {DET, "\"class_uid\":2004,\"class_name\":\"Detection Finding\",\"type_uid\":200401",
+         "class and type"},
+        {DET, "\"time\":1795741323000,", "time in milliseconds"},
+        {DET,
+         "\"analytic\":{\"uid\":\"ssh-failed-password\",\"name\":\"SSH failed password\","
+         "\"type_id\":1,\"type\":\"Rule\"}",
+         "the rule as analytic"},
+        {DET,
+         "{\"name\":\"evidences.src_endpoint.ip\",\"type_id\":2,\"type\":\"IP Address\","
+         "\"value\":\"203.0.113.7\"}",
+         "observable"},
+        {CORR, "\"tactic\":{\"uid\":\"TA0006\",\"name\":\"Credential Access\"}", "ATT&CK tactic"},
+        {CORR, "\"correlation_type\":\"event_count\",\"value\":12", "unmapped correlation"},
+    };
+    char *a;
+
+    expect_all(env, "ocsf", "", e, sizeof(e) / sizeof(e[0]));
+    a = output(env, "ocsf", "raw_data: false\nvendor_name: ACME\n", DET);
+    ok(a != NULL && strstr(a, "raw_data") == NULL && has(a, "\"vendor_name\":\"ACME\""),
+       "ocsf: raw_data and vendor_name options");
+    free(a);
+}
+
+static void
+test_syslog(struct formats_env *env)
+{
+    static const struct expect e[] = {
+        {CORR, "<82>1 ", "critical: authpriv.crit"},
+        {HOSTILE, "<84>1 ", "medium: authpriv.warning"},
+        {RED, "<85>1 ", "low: authpriv.notice"},
+        {MINIMAL, "<86>1 1970-01-01T00:00:00.000000Z - kizunad - ",
+         "informational: authpriv.info; no host name: NILVALUE"},
+        {HOSTILE, " kz_host<1> kizunad - ", "HOSTNAME: only printable ASCII"},
+        {HOSTILE, "rule_id=\"id|with\\\\pipe=eq\"", "PARAM-VALUE escapes \\"},
+        {HOSTILE, "user.name=\"a\\\"b\\\\c\\]d e=f|g\"", "PARAM-VALUE escapes \" \\ ]"},
+        {HOSTILE, ": line1 line2  <x>&'\"|=\\] end\n", "line breaks in MSG as spaces"},
+    };
+    char *a;
+
+    expect_all(env, "syslog", "", e, sizeof(e) / sizeof(e[0]));
+    a = output(env, "syslog", "", DET);
+    is_str(a,
+           "<83>1 2026-11-27T01:02:03.000004Z kz-1 kizunad - 0123456789abcdef0123456789abcdef "
+           "[kizuna@32473 alert_id=\"0123456789abcdef0123456789abcdef\" "
+           "rule_id=\"ssh-failed-password\" rule=\"SSH failed password\" level=\"high\" "
+           "kind=\"detection\" tlp=\"amber\" tag=\"attack.t1110.001\" "
+           "tag=\"attack.credential_access\" attack=\"T1110.001\" attack=\"TA0006\" "
+           "source.ip=\"203.0.113.7\" source.port=\"52214\" destination.ip=\"192.0.2.10\" "
+           "destination.port=\"22\" user.name=\"root\" host.name=\"web-1\" "
+           "event.outcome=\"failure\"] \xef\xbb\xbfSSH failed password: Failed password for root "
+           "from 203.0.113.7 port 52214 ssh2\n",
+           "syslog det-ipv4: the whole line");
+    free(a);
+    a = output(env, "syslog", "facility: local4\napp_name: kz\nsd_id: alert@99999\nbom: false\n",
+               DET);
+    ok(has(a, "<163>1 ") && has(a, " kz-1 kz - ") && has(a, "[alert@99999 ") &&
+           has(a, "] SSH failed"),
+       "syslog: facility, app_name, sd_id and bom options");
+    free(a);
+    ok(refused(env, "syslog", "facility: local9\n", "facility 'local9' is not a syslog facility") &&
+           refused(env, "syslog", "facility: 24\n", "facility '24'") &&
+           refused(env, "syslog", "sd_id: \"no at sign\"\n",
+                   "sd_id 'no at sign' is not an SD-ID") &&
+           refused(env, "syslog", "sd_id: a]b@1\n", "sd_id 'a]b@1'") &&
+           refused(env, "syslog", "app_name: \"a b\"\n", "app_name 'a b' is not 1-48"),
+       "syslog: bad facility, sd_id and app_name are refused, with the reason logged");
+    a = output(env, "syslog", "facility: \"3\"\n", DET);
+    ok(has(a, "<27>1 "), "syslog: numeric facility");
+    free(a);
+}
+
 /*
  * --write DIR [PLUGIN...]: one file DIR/<plugin>.out per plugin, one alert a line, and
  * DIR/alerts.txt naming the alerts in that order.
@@ -328,6 +686,13 @@ main(int argc, char **argv)
     if (ok(formats_env_open(&env, formats_plugins, formats_nplugins) == 0,
            "every format plugin staged from $KIZUNA_PLUGIN_DIR")) {
         test_contract(&env);
+        test_stix21(&env);
+        test_misp(&env);
+        test_idmef(&env);
+        test_iodef(&env);
+        test_cef(&env);
+        test_ocsf(&env);
+        test_syslog(&env);
     }
     formats_yaml_free();
     formats_env_close(&env);

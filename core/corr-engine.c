@@ -440,7 +440,7 @@ corr_engine_fire(struct corr_engine *eng, int64_t upto)
 {
     struct state_result res;
 
-    if (state_fire_due(eng->st, upto, &res) != 1) {
+    if (state_next_due(eng->st) > upto || state_fire_due(eng->st, upto, &res) != 1) {
         return 0;
     }
     if (res.absorbed) {
@@ -848,6 +848,7 @@ corr_engine_get_stats(const struct corr_engine *eng, struct corr_stats *out)
     out->evicted = ss.evicted;
     out->truncated = ss.truncated;
     out->state_bytes = ss.bytes;
+    out->created = ss.created;
 }
 
 static void

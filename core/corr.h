@@ -96,6 +96,7 @@ struct corr_stats {
     uint64_t evicted;          /* groups dropped early at a limit */
     uint64_t truncated;        /* entries dropped early from a full group */
     uint64_t state_bytes;      /* memory held by the state store */
+    uint64_t created;          /* groups created since the engine started */
 };
 void corr_engine_get_stats(const struct corr_engine *eng, struct corr_stats *out);
 

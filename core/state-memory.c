@@ -1,7 +1,7 @@
 /*
  * The in-memory state store (see state.h for the contract, docs/CORRELATION.md for the
  * semantics). One hash table holds every group of every slot; a group is one allocation:
- * a 56-byte header, the key, the slot's aggregate area and an inline array of entries that
+ * a 48-byte header, the key, the slot's aggregate area and an inline array of entries that
  * grows by doubling up to the slot's bound. A group also sits in one of three lists of its
  * slot, each ordered by a deadline:
  *   ACTIVE     sliding windows, distinct sets, sequences: deadline = last event + timespan,
@@ -38,14 +38,14 @@ enum smem_list { SMEM_LIST_NONE, SMEM_LIST_ACTIVE, SMEM_LIST_SUPPRESSED, SMEM_LI
 
 /* Followed in memory by: key (padded to 8), the slot's aggregate area, cap entries. */
 struct smem_group {
-    struct smem_group *hnext;
     struct smem_group *prev;
     struct smem_group *next;
     int64_t deadline;
     int64_t suppress_until; /* SMEM_NONE: not suppressed */
     uint32_t hash;
     uint32_t slot : 24;
-    uint32_t list : 8;
+    uint32_t list : 4;
+    uint32_t touched : 1; /* ACTIVE: deadline moved since it was queued (second chance) */
     uint16_t keylen;
     uint16_t cap;
     uint16_t n;
@@ -76,6 +76,12 @@ struct smem_agg {
     double sum;
     int64_t first;
     int64_t last;
+};
+
+/* A table entry: the key's hash (so probing rarely touches a group) and the group. */
+struct smem_tab {
+    uint64_t hash;
+    struct smem_group *g;
 };
 
 struct smem_list_head {
@@ -109,8 +115,8 @@ struct smem_store {
     struct state_store base;
     struct state_limits lim;
     uint64_t seed[2];
-    struct smem_group **buckets;
-    size_t nbuckets;
+    struct smem_tab *tab;   /* open addressing, linear probing, load <= 3/4 */
+    size_t tabcap;
     uint64_t ngroups;
     struct smem_slot *slots;
     size_t nslots;
@@ -394,6 +400,7 @@ smem_list_insert(struct smem_store *st, struct smem_slot *s, struct smem_group *
     smem_list_unlink(st, s, g);
     g->deadline = deadline;
     g->list = (uint32_t)list;
+    g->touched = 0;
     after = l->tail;
     while (after != NULL && after->deadline > deadline) {
         after = after->prev;
@@ -420,70 +427,137 @@ smem_list_insert(struct smem_store *st, struct smem_slot *s, struct smem_group *
     }
 }
 
+/*
+ * The group was active at t: its expiry moves to deadline. An ACTIVE group is not moved
+ * in its list (that would touch two neighbours per event); it is marked and re-queued when
+ * it reaches the head (second chance), so the head is always the least recently active.
+ */
+static void
+smem_active_touch(struct smem_store *st, struct smem_slot *s, struct smem_group *g,
+                  int64_t deadline)
+{
+    if (g->list == SMEM_LIST_ACTIVE && deadline >= g->deadline) {
+        if (deadline != g->deadline) {
+            g->deadline = deadline;
+            g->touched = 1;
+        }
+        return;
+    }
+    smem_list_insert(st, s, g, SMEM_LIST_ACTIVE, deadline);
+}
+
+/* Re-queue touched groups at the head of ACTIVE until the head is untouched. */
+static struct smem_group *
+smem_active_head(struct smem_store *st, struct smem_slot *s)
+{
+    struct smem_group *g;
+
+    while ((g = s->lists[SMEM_LIST_ACTIVE].head) != NULL && g->touched) {
+        smem_list_insert(st, s, g, SMEM_LIST_ACTIVE, g->deadline);
+    }
+    return g;
+}
+
 /* --- the table --- */
+
+/* Where entry hash h goes in a fresh table (no deletions yet). */
+static void
+smem_tab_put(struct smem_tab *tab, size_t cap, uint64_t h, struct smem_group *g)
+{
+    size_t i = h & (cap - 1);
+
+    while (tab[i].g != NULL) {
+        i = (i + 1) & (cap - 1);
+    }
+    tab[i].hash = h;
+    tab[i].g = g;
+}
 
 static void
 smem_table_grow(struct smem_store *st)
 {
-    size_t n = st->nbuckets ? st->nbuckets * 2 : 1024;
-    struct smem_group **b = xcalloc(n, sizeof(*b));
+    size_t n = st->tabcap ? st->tabcap * 2 : 1024;
+    struct smem_tab *t = xcalloc(n, sizeof(*t));
 
-    for (size_t i = 0; i < st->nbuckets; i++) {
-        struct smem_group *g = st->buckets[i];
-        while (g != NULL) {
-            struct smem_group *next = g->hnext;
-            size_t j = g->hash & (n - 1);
-            g->hnext = b[j];
-            b[j] = g;
-            g = next;
+    for (size_t i = 0; i < st->tabcap; i++) {
+        if (st->tab[i].g != NULL) {
+            smem_tab_put(t, n, st->tab[i].hash, st->tab[i].g);
         }
     }
-    if (st->buckets != NULL) {
-        st->total.bytes -= malloc_usable_size(st->buckets);
+    if (st->tab != NULL) {
+        st->total.bytes -= malloc_usable_size(st->tab);
     }
-    free(st->buckets);
-    st->buckets = b;
-    st->nbuckets = n;
-    st->total.bytes += malloc_usable_size(b);
+    free(st->tab);
+    st->tab = t;
+    st->tabcap = n;
+    st->total.bytes += malloc_usable_size(t);
 }
 
-static uint32_t
+static uint64_t
 smem_key_hash(const struct smem_store *st, uint32_t slot, const char *key, size_t len)
 {
-    return (uint32_t)smem_hash(st, slot, key, len);
+    return smem_hash(st, slot, key, len);
 }
 
+/* The group of (slot, key), or NULL; *pos is its entry or the free entry to insert at. */
 static struct smem_group *
-smem_lookup(struct smem_store *st, uint32_t slot, const char *key, size_t len, uint32_t h)
+smem_lookup(struct smem_store *st, uint32_t slot, const char *key, size_t len, uint64_t h,
+            size_t *pos)
 {
-    if (st->nbuckets == 0) {
-        return NULL;
-    }
-    for (struct smem_group *g = st->buckets[h & (st->nbuckets - 1)]; g != NULL; g = g->hnext) {
-        if (g->hash == h && g->slot == slot && g->keylen == len &&
+    size_t mask = st->tabcap - 1, i = h & mask;
+
+    for (; st->tab[i].g != NULL; i = (i + 1) & mask) {
+        struct smem_group *g = st->tab[i].g;
+        if (st->tab[i].hash == h && g->slot == slot && g->keylen == len &&
             memcmp(smem_key(g), key, len) == 0) {
+            *pos = i;
             return g;
         }
     }
+    *pos = i;
     return NULL;
 }
 
-/* The pointer that points at g in its bucket chain. */
-static struct smem_group **
-smem_chain_ref(struct smem_store *st, struct smem_group *g)
+/* The table entry of g. */
+static size_t
+smem_tab_find(struct smem_store *st, const struct smem_group *g)
 {
-    struct smem_group **pp = &st->buckets[g->hash & (st->nbuckets - 1)];
+    size_t mask = st->tabcap - 1, i = g->hash & mask;
 
-    while (*pp != g) {
-        pp = &(*pp)->hnext;
+    while (st->tab[i].g != g) {
+        i = (i + 1) & mask;
     }
-    return pp;
+    return i;
+}
+
+/* Remove entry i, shifting later entries of the probe run back (no tombstones). */
+static void
+smem_tab_del(struct smem_store *st, size_t i)
+{
+    size_t mask = st->tabcap - 1, j = i;
+
+    for (;;) {
+        size_t k;
+        j = (j + 1) & mask;
+        if (st->tab[j].g == NULL) {
+            break;
+        }
+        k = st->tab[j].hash & mask;
+        /* Entry j may move to i unless its home k lies cyclically in (i, j]. */
+        if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) {
+            continue;
+        }
+        st->tab[i] = st->tab[j];
+        i = j;
+    }
+    st->tab[i].g = NULL;
+    st->tab[i].hash = 0;
 }
 
 static void
 smem_group_free(struct smem_store *st, struct smem_slot *s, struct smem_group *g)
 {
-    *smem_chain_ref(st, g) = g->hnext;
+    smem_tab_del(st, smem_tab_find(st, g));
     smem_list_unlink(st, s, g);
     st->ngroups--;
     st->total.groups--;
@@ -509,9 +583,9 @@ smem_log_limits(struct smem_store *st, struct smem_slot *s, const char *what)
 
 /* The least recently active group of a slot, or NULL. */
 static struct smem_group *
-smem_slot_oldest(struct smem_slot *s)
+smem_slot_oldest(struct smem_store *st, struct smem_slot *s)
 {
-    if (s->lists[SMEM_LIST_ACTIVE].head != NULL) {
+    if (smem_active_head(st, s) != NULL) {
         return s->lists[SMEM_LIST_ACTIVE].head;
     }
     if (s->lists[SMEM_LIST_SUPPRESSED].head != NULL) {
@@ -535,7 +609,7 @@ static void
 smem_make_room(struct smem_store *st, struct smem_slot *s)
 {
     if (s->stats.groups >= st->lim.max_groups_per_slot) {
-        struct smem_group *g = smem_slot_oldest(s);
+        struct smem_group *g = smem_slot_oldest(st, s);
         if (g != NULL) {
             smem_evict(st, s, g, "state.max_groups_per_rule reached");
         }
@@ -548,7 +622,7 @@ smem_make_room(struct smem_store *st, struct smem_slot *s)
             struct smem_slot *o = &st->slots[i];
             struct smem_group *g;
             int64_t age;
-            if (!o->open || (g = smem_slot_oldest(o)) == NULL) {
+            if (!o->open || (g = smem_slot_oldest(st, o)) == NULL) {
                 continue;
             }
             age = g->list == SMEM_LIST_ACTIVE ? g->deadline - o->spec.timespan_us : g->deadline;
@@ -558,34 +632,31 @@ smem_make_room(struct smem_store *st, struct smem_slot *s)
             }
         }
         if (victim != NULL) {
-            smem_evict(st, victim, smem_slot_oldest(victim), "state.max_groups reached");
+            smem_evict(st, victim, smem_slot_oldest(st, victim), "state.max_groups reached");
         }
     }
 }
 
 static struct smem_group *
 smem_group_new(struct smem_store *st, struct smem_slot *s, uint32_t slot, const char *key,
-               size_t len, uint32_t h, uint16_t cap)
+               size_t len, uint64_t h, uint16_t cap)
 {
     struct smem_group *g;
-    size_t j;
 
     smem_make_room(st, s);
     g = smem_alloc(st, s, smem_group_size(s, len, cap));
     memset(g, 0, sizeof(*g) + smem_pad8(len) + s->aggsize);
     memcpy(smem_key(g), key, len);
     g->keylen = (uint16_t)len;
-    g->hash = h;
+    g->hash = (uint32_t)h;
     g->slot = slot;
     g->cap = cap;
     g->suppress_until = SMEM_NONE;
     g->list = SMEM_LIST_NONE;
-    if (st->ngroups >= st->nbuckets) {
+    if ((st->ngroups + 1) * 4 > st->tabcap * 3) {
         smem_table_grow(st);
     }
-    j = h & (st->nbuckets - 1);
-    g->hnext = st->buckets[j];
-    st->buckets[j] = g;
+    smem_tab_put(st->tab, st->tabcap, h, g);
     st->ngroups++;
     st->total.groups++;
     st->total.created++;
@@ -594,19 +665,20 @@ smem_group_new(struct smem_store *st, struct smem_slot *s, uint32_t slot, const 
     return g;
 }
 
-/* Find or create the group; *created says which. */
+/* Find the group, or create it when create is set (NULL otherwise). */
 static struct smem_group *
 smem_group_get(struct smem_store *st, struct smem_slot *s, uint32_t slot, const char *key,
                size_t len, int create)
 {
-    uint32_t h;
+    uint64_t h;
+    size_t pos;
     struct smem_group *g;
 
     if (len > SMEM_MAX_KEY) {
         len = SMEM_MAX_KEY; /* the engine hashes long keys down; this is a last guard */
     }
     h = smem_key_hash(st, slot, key, len);
-    g = smem_lookup(st, slot, key, len, h);
+    g = smem_lookup(st, slot, key, len, h, &pos);
     if (g == NULL && create) {
         g = smem_group_new(st, s, slot, key, len, h, s->initcap);
     }
@@ -631,7 +703,7 @@ smem_group_grow(struct smem_store *st, struct smem_slot *s, struct smem_group *g
                s->esize);
     }
     ng->head = 0;
-    *smem_chain_ref(st, g) = ng;
+    st->tab[smem_tab_find(st, g)].g = ng;
     if (g->list != SMEM_LIST_NONE) {
         l = &s->lists[g->list];
         if (g->prev != NULL) {
@@ -756,7 +828,7 @@ smem_after_fire(struct smem_store *st, struct smem_slot *s, struct smem_group *g
     }
     g->suppress_until = until;
     if (!s->spec.at_close && s->spec.kind != STATE_ABSENCE && until <= t + s->spec.timespan_us) {
-        smem_list_insert(st, s, g, SMEM_LIST_ACTIVE, t + s->spec.timespan_us);
+        smem_active_touch(st, s, g, t + s->spec.timespan_us);
     } else {
         smem_list_insert(st, s, g, SMEM_LIST_SUPPRESSED, until);
     }
@@ -905,7 +977,7 @@ smem_window_add(struct state_store *base, uint32_t slot, const char *key, size_t
             return 0;
         }
     }
-    smem_list_insert(st, s, g, SMEM_LIST_ACTIVE, t + T);
+    smem_active_touch(st, s, g, t + T);
     return 0;
 }
 
@@ -1027,7 +1099,7 @@ smem_distinct_add(struct state_store *base, uint32_t slot, const char *key, size
         smem_after_fire(st, s, g, t, first);
         return 0;
     }
-    smem_list_insert(st, s, g, SMEM_LIST_ACTIVE, t + T);
+    smem_active_touch(st, s, g, t + T);
     return 0;
 }
 
@@ -1118,7 +1190,7 @@ smem_sequence_advance(struct state_store *base, uint32_t slot, const char *key, 
             return 0;
         }
     }
-    smem_list_insert(st, s, g, SMEM_LIST_ACTIVE, t + T);
+    smem_active_touch(st, s, g, t + T);
     return 0;
 }
 
@@ -1331,7 +1403,9 @@ smem_expire(struct state_store *base, int64_t wm)
         }
         for (int l = SMEM_LIST_ACTIVE; l <= SMEM_LIST_SUPPRESSED; l++) {
             struct smem_group *g;
-            while ((g = s->lists[l].head) != NULL && g->deadline <= wm) {
+            while ((g = l == SMEM_LIST_ACTIVE ? smem_active_head(st, s) : s->lists[l].head) !=
+                       NULL &&
+                   g->deadline <= wm) {
                 s->stats.expired++;
                 st->total.expired++;
                 smem_group_free(st, s, g);
@@ -1360,15 +1434,12 @@ smem_slot_drop(struct state_store *base, uint32_t slot)
             smem_group_free(st, s, s->lists[l].head);
         }
     }
-    /* Groups in no list (only between calls never) are found through the table. */
-    for (size_t i = 0; s->stats.groups > 0 && i < st->nbuckets; i++) {
-        struct smem_group *g = st->buckets[i];
-        while (g != NULL) {
-            struct smem_group *next = g->hnext;
-            if (g->slot == slot) {
-                smem_group_free(st, s, g);
-            }
-            g = next;
+    /* A group in no list (never, between calls) would still be found through the table. */
+    for (size_t i = 0; s->stats.groups > 0 && i < st->tabcap; i++) {
+        struct smem_group *g = st->tab[i].g;
+        if (g != NULL && g->slot == slot) {
+            smem_group_free(st, s, g);
+            i--; /* an entry may have shifted into i */
         }
     }
     free(s->rule_id);
@@ -1590,7 +1661,7 @@ smem_free(struct state_store *base)
     free(st->sources);
     free(st->src_index);
     free(st->slots);
-    free(st->buckets);
+    free(st->tab);
     buf_free(&st->keybuf);
     free(st);
 }

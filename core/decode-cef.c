@@ -23,50 +23,55 @@ static const char *const cef_header_ecs[7] = {
     NULL, "observer.vendor", "observer.product", "observer.version", "event.code", NULL, NULL,
 };
 
+/* A table entry with its lengths, so lookups need no strlen(). */
+#define CEF_ALIAS(key, ecs) {key, sizeof(key) - 1, ecs, sizeof(ecs) - 1}
+
 /* Extension keys with an ECS name (short and full ArcSight dictionary names). */
 static const struct {
     const char *key;
+    size_t key_len;
     const char *ecs;
+    size_t ecs_len;
 } cef_ext_ecs[] = {
-    {"src", "source.ip"},
-    {"sourceAddress", "source.ip"},
-    {"dst", "destination.ip"},
-    {"destinationAddress", "destination.ip"},
-    {"spt", "source.port"},
-    {"sourcePort", "source.port"},
-    {"dpt", "destination.port"},
-    {"destinationPort", "destination.port"},
-    {"suser", "source.user.name"},
-    {"sourceUserName", "source.user.name"},
-    {"duser", "user.name"},
-    {"destinationUserName", "user.name"},
-    {"shost", "source.domain"},
-    {"sourceHostName", "source.domain"},
-    {"dhost", "destination.domain"},
-    {"destinationHostName", "destination.domain"},
-    {"smac", "source.mac"},
-    {"sourceMacAddress", "source.mac"},
-    {"dmac", "destination.mac"},
-    {"destinationMacAddress", "destination.mac"},
-    {"act", "event.action"},
-    {"deviceAction", "event.action"},
-    {"outcome", "event.outcome"},
-    {"msg", "message"},
-    {"message", "message"},
-    {"proto", "network.transport"},
-    {"transportProtocol", "network.transport"},
-    {"app", "network.protocol"},
-    {"applicationProtocol", "network.protocol"},
-    {"request", "url.original"},
-    {"requestMethod", "http.request.method"},
-    {"requestClientApplication", "user_agent.original"},
-    {"fname", "file.name"},
-    {"fileName", "file.name"},
-    {"filePath", "file.path"},
-    {"dvchost", "observer.hostname"},
-    {"deviceHostName", "observer.hostname"},
-    {"dvc", "observer.ip"},
-    {"deviceAddress", "observer.ip"},
+    CEF_ALIAS("src", "source.ip"),
+    CEF_ALIAS("sourceAddress", "source.ip"),
+    CEF_ALIAS("dst", "destination.ip"),
+    CEF_ALIAS("destinationAddress", "destination.ip"),
+    CEF_ALIAS("spt", "source.port"),
+    CEF_ALIAS("sourcePort", "source.port"),
+    CEF_ALIAS("dpt", "destination.port"),
+    CEF_ALIAS("destinationPort", "destination.port"),
+    CEF_ALIAS("suser", "source.user.name"),
+    CEF_ALIAS("sourceUserName", "source.user.name"),
+    CEF_ALIAS("duser", "user.name"),
+    CEF_ALIAS("destinationUserName", "user.name"),
+    CEF_ALIAS("shost", "source.domain"),
+    CEF_ALIAS("sourceHostName", "source.domain"),
+    CEF_ALIAS("dhost", "destination.domain"),
+    CEF_ALIAS("destinationHostName", "destination.domain"),
+    CEF_ALIAS("smac", "source.mac"),
+    CEF_ALIAS("sourceMacAddress", "source.mac"),
+    CEF_ALIAS("dmac", "destination.mac"),
+    CEF_ALIAS("destinationMacAddress", "destination.mac"),
+    CEF_ALIAS("act", "event.action"),
+    CEF_ALIAS("deviceAction", "event.action"),
+    CEF_ALIAS("outcome", "event.outcome"),
+    CEF_ALIAS("msg", "message"),
+    CEF_ALIAS("message", "message"),
+    CEF_ALIAS("proto", "network.transport"),
+    CEF_ALIAS("transportProtocol", "network.transport"),
+    CEF_ALIAS("app", "network.protocol"),
+    CEF_ALIAS("applicationProtocol", "network.protocol"),
+    CEF_ALIAS("request", "url.original"),
+    CEF_ALIAS("requestMethod", "http.request.method"),
+    CEF_ALIAS("requestClientApplication", "user_agent.original"),
+    CEF_ALIAS("fname", "file.name"),
+    CEF_ALIAS("fileName", "file.name"),
+    CEF_ALIAS("filePath", "file.path"),
+    CEF_ALIAS("dvchost", "observer.hostname"),
+    CEF_ALIAS("deviceHostName", "observer.hostname"),
+    CEF_ALIAS("dvc", "observer.ip"),
+    CEF_ALIAS("deviceAddress", "observer.ip"),
 };
 
 /* Whether p[0..n) starts with "CEF:" and a digit. */
@@ -180,10 +185,8 @@ cef_add_ext(struct decode_state *st, const char *key, size_t key_len, const char
         return 0;
     }
     for (size_t i = 0; i < sizeof(cef_ext_ecs) / sizeof(cef_ext_ecs[0]); i++) {
-        const char *k = cef_ext_ecs[i].key;
-        if (strlen(k) == key_len && memcmp(k, key, key_len) == 0) {
-            return decode_add_ref(st, cef_ext_ecs[i].ecs, strlen(cef_ext_ecs[i].ecs), val,
-                                  val_len);
+        if (cef_ext_ecs[i].key_len == key_len && memcmp(cef_ext_ecs[i].key, key, key_len) == 0) {
+            return decode_add_ref(st, cef_ext_ecs[i].ecs, cef_ext_ecs[i].ecs_len, val, val_len);
         }
     }
     return 0;

@@ -14,7 +14,10 @@
 #define SLEN(s) (sizeof(s) - 1)
 
 /* Top-level keys that may hold the event time, by precedence (rank = index + 1). */
-static const char *const json_time_keys[] = {"@timestamp", "timestamp", "time", "ts"};
+static const struct {
+    const char *key;
+    size_t len;
+} json_time_keys[] = {{"@timestamp", 10}, {"timestamp", 9}, {"time", 4}, {"ts", 2}};
 #define JSON_NTIME_KEYS (sizeof(json_time_keys) / sizeof(json_time_keys[0]))
 
 /* One open container. */
@@ -298,7 +301,7 @@ static int
 json_time_key(const char *key, size_t len)
 {
     for (size_t r = 0; r < JSON_NTIME_KEYS; r++) {
-        if (strlen(json_time_keys[r]) == len && memcmp(json_time_keys[r], key, len) == 0) {
+        if (json_time_keys[r].len == len && memcmp(json_time_keys[r].key, key, len) == 0) {
             return (int)r + 1;
         }
     }

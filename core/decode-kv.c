@@ -12,37 +12,45 @@
 
 #define SLEN(s) (sizeof(s) - 1)
 
+/* A table entry with its lengths, so lookups need no strlen(). */
+#define KV_ALIAS(key, ecs) {key, sizeof(key) - 1, ecs, sizeof(ecs) - 1}
+
 /* kv keys with an ECS name; matching is exact (case-sensitive). */
 static const struct {
     const char *key;
+    size_t key_len;
     const char *ecs;
+    size_t ecs_len;
 } kv_ecs[] = {
-    {"SRC", "source.ip"},
-    {"src", "source.ip"},
-    {"srcip", "source.ip"},
-    {"src_ip", "source.ip"},
-    {"DST", "destination.ip"},
-    {"dst", "destination.ip"},
-    {"dstip", "destination.ip"},
-    {"dst_ip", "destination.ip"},
-    {"SPT", "source.port"},
-    {"spt", "source.port"},
-    {"sport", "source.port"},
-    {"srcport", "source.port"},
-    {"src_port", "source.port"},
-    {"DPT", "destination.port"},
-    {"dpt", "destination.port"},
-    {"dport", "destination.port"},
-    {"dstport", "destination.port"},
-    {"dst_port", "destination.port"},
-    {"IN", "observer.ingress.interface.name"},
-    {"OUT", "observer.egress.interface.name"},
-    {"user", "user.name"},
-    {"action", "event.action"},
+    KV_ALIAS("SRC", "source.ip"),
+    KV_ALIAS("src", "source.ip"),
+    KV_ALIAS("srcip", "source.ip"),
+    KV_ALIAS("src_ip", "source.ip"),
+    KV_ALIAS("DST", "destination.ip"),
+    KV_ALIAS("dst", "destination.ip"),
+    KV_ALIAS("dstip", "destination.ip"),
+    KV_ALIAS("dst_ip", "destination.ip"),
+    KV_ALIAS("SPT", "source.port"),
+    KV_ALIAS("spt", "source.port"),
+    KV_ALIAS("sport", "source.port"),
+    KV_ALIAS("srcport", "source.port"),
+    KV_ALIAS("src_port", "source.port"),
+    KV_ALIAS("DPT", "destination.port"),
+    KV_ALIAS("dpt", "destination.port"),
+    KV_ALIAS("dport", "destination.port"),
+    KV_ALIAS("dstport", "destination.port"),
+    KV_ALIAS("dst_port", "destination.port"),
+    KV_ALIAS("IN", "observer.ingress.interface.name"),
+    KV_ALIAS("OUT", "observer.egress.interface.name"),
+    KV_ALIAS("user", "user.name"),
+    KV_ALIAS("action", "event.action"),
 };
 
 /* Keys whose value may be the event time, by precedence (rank = index + 1). */
-static const char *const kv_time_keys[] = {"@timestamp", "timestamp", "time"};
+static const struct {
+    const char *key;
+    size_t len;
+} kv_time_keys[] = {{"@timestamp", 10}, {"timestamp", 9}, {"time", 4}};
 
 static int
 kv_key_char(char c)
@@ -186,9 +194,8 @@ kv_add_alias(struct decode_state *st, const char *key, size_t key_len, const cha
         return decode_add_ref(st, "network.transport", SLEN("network.transport"), low, val_len);
     }
     for (size_t i = 0; i < sizeof(kv_ecs) / sizeof(kv_ecs[0]); i++) {
-        const char *k = kv_ecs[i].key;
-        if (strlen(k) == key_len && memcmp(k, key, key_len) == 0) {
-            return decode_add_ref(st, kv_ecs[i].ecs, strlen(kv_ecs[i].ecs), val, val_len);
+        if (kv_ecs[i].key_len == key_len && memcmp(kv_ecs[i].key, key, key_len) == 0) {
+            return decode_add_ref(st, kv_ecs[i].ecs, kv_ecs[i].ecs_len, val, val_len);
         }
     }
     return 0;
@@ -233,8 +240,8 @@ decode_kv_pairs(struct decode_state *st, const char *p, size_t n, int *npairs)
         }
         for (int r = 0; r < (int)(sizeof(kv_time_keys) / sizeof(kv_time_keys[0])); r++) {
             int64_t us;
-            if (strlen(kv_time_keys[r]) == key_len &&
-                memcmp(kv_time_keys[r], p + key, key_len) == 0 &&
+            if (kv_time_keys[r].len == key_len &&
+                memcmp(kv_time_keys[r].key, p + key, key_len) == 0 &&
                 (st->time_rank == 0 || r + 1 < st->time_rank) &&
                 decode_time_value(val, val_len, st->ctx != NULL ? st->ctx->now_us : 0, &us) ==
                     0) {

@@ -684,7 +684,7 @@ decode_syslog_emit(struct decode_state *st, const struct decode_syslog_hdr *h)
         int fac = h->pri >> 3, sev = h->pri & 7;
         if (decode_add_int(st, F_PRIORITY, SLEN(F_PRIORITY), h->pri) != 0 ||
             decode_add_ref(st, F_FACILITY_CODE, SLEN(F_FACILITY_CODE),
-                           syslog_small_ints[fac], strlen(syslog_small_ints[fac])) != 0 ||
+                           syslog_small_ints[fac], fac < 10 ? 1 : 2) != 0 ||
             decode_add_ref(st, F_FACILITY_NAME, SLEN(F_FACILITY_NAME),
                            syslog_facility_names[fac], strlen(syslog_facility_names[fac])) != 0 ||
             decode_add_ref(st, F_SEVERITY_CODE, SLEN(F_SEVERITY_CODE), syslog_small_ints[sev],

@@ -1307,7 +1307,9 @@ deliver_stop(struct deliver *d, deliver_done_cb done, void *arg)
     d->done_arg = arg;
     if (d->state == DELIVER_CLOSED) {
         d->done = NULL;
-        done(arg);
+        if (done != NULL) {
+            done(arg);
+        }
         return;
     }
     if (d->state != DELIVER_RUNNING) {

@@ -84,6 +84,7 @@ int deliver_new(uv_loop_t *loop, const struct deliver_conf *dc, struct deliver *
  *                again after the writable callback;
  *   -EMSGSIZE    the record can never fit (larger than spool.max_record or spool.max_bytes):
  *                permanent, log and count it;
+ *   -ESHUTDOWN   deliver_stop() has finished draining;
  *   other < 0    -errno of a failed write (ENOSPC, EFBIG, EIO ...): not spooled; treat as
  *                -EAGAIN (the writable callback follows after a retry delay).
  * Loop thread only.

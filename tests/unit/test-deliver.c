@@ -240,6 +240,72 @@ test_failing_block_then_restart(void)
     ok(dt_deliver_stop(&loop, d, 5000), "stop");
 }
 
+static void
+stopped_cb(void *arg)
+{
+    *(int *)arg = 1;
+}
+
+static int
+flag_set(void *arg)
+{
+    return *(int *)arg != 0;
+}
+
+static void
+test_drop_oldest_and_free(void)
+{
+    int stopped = 0;
+    const char *state = dt_path("state-drop");
+    struct deliver_stats st;
+    struct deliver *d;
+    struct dt_wait w;
+    struct dt_ids ids;
+    char *list;
+    int r = 0, n;
+
+    d = dt_deliver_new(&loop, "dropper", state,
+                       dt_yaml("type: file\npath: /dev/full\nretry: {initial: 5ms, max: 20ms}\n"
+                               "spool: {max_bytes: 64KiB, segment_bytes: 4KiB, "
+                               "policy: drop_oldest, fsync_interval: 0}\n"));
+    ok(d != NULL, "drop_oldest with fsync after every record");
+    if (d == NULL) {
+        return;
+    }
+    for (n = 0; n < 3000 && r == 0; n++) {
+        r = submit_range(d, n, n + 1);
+    }
+    is_int(r, 0, "drop_oldest: the failing partner never refuses a submit");
+    deliver_get_stats(d, &st);
+    ok(st.dropped > 1000, "oldest records dropped and counted (%llu)",
+       (unsigned long long)st.dropped);
+    ok(st.spool_bytes <= 64 * 1024, "spool stays within max_bytes");
+    /* free without stop: handles close on the loop, the rest stays in the spool */
+    deliver_free(d);
+    dt_run_for(&loop, 20);
+    d = dt_deliver_new(&loop, "dropper", state,
+                       dt_yaml("type: file\npath: %s\n", dt_path("dropper.log")));
+    ok(d != NULL, "freed without stop: the spool opens again");
+    if (d == NULL) {
+        return;
+    }
+    deliver_get_stats(d, &st);
+    ok(st.recovered > 0 && st.recovered < 3000, "%llu newest records recovered",
+       (unsigned long long)st.recovered);
+    w.d = d;
+    w.n = st.recovered;
+    ok(dt_run_until(&loop, dt_delivered_at_least, &w, 10000), "and delivered");
+    list = file_ids(dt_path("dropper.log"));
+    dt_ids_check(list, "t-", 3000, &ids);
+    ok(ids.order && ids.dups == 0 && (uint64_t)ids.unique == st.recovered &&
+       strstr(list, "t-002999 ") != NULL, "in order, each once, ending with the newest");
+    free(list);
+    deliver_stop(d, stopped_cb, &stopped);
+    ok(dt_run_until(&loop, flag_set, &stopped, 5000), "stop");
+    is_int(deliver_submit(d, "x", "y", 1), -ESHUTDOWN, "a stopped delivery refuses submits");
+    deliver_free(d);
+}
+
 int
 main(void)
 {
@@ -249,6 +315,7 @@ main(void)
     test_file_order_reopen();
     test_stop_drains();
     test_failing_block_then_restart();
+    test_drop_oldest_and_free();
     dt_run_for(&loop, 10);
     is_int(uv_loop_close(&loop), 0, "every handle closed");
     dt_cleanup();

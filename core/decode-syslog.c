@@ -544,6 +544,12 @@ decode_syslog_parse(const char *line, size_t len, int64_t now_us, struct decode_
     if (i >= len) {
         return 0;
     }
+    if (decode_cef_starts(line + i, len - i)) {
+        /* "<134>Feb 12 14:10:21 CEF:0|...": no HOSTNAME, the message is a CEF record. */
+        h->msg = line + i;
+        h->msg_len = len - i;
+        return 0;
+    }
     for (j = i; j < len && line[j] != ' '; j++) {
     }
     if (line[j - 1] == ':' && memchr(line + i, '[', j - i) != NULL) {

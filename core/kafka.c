@@ -609,10 +609,14 @@ kafka_input_commit_result(struct kafka_input *ki, rd_kafka_resp_err_t err,
     }
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         ki->stats.errors++;
-        if (!ki->commit_failing) {
+        if (strcmp(what, "periodic") != 0) {
+            /* the last chance for these offsets: the next reader starts at the last commit */
+            log_write(LOG_LVL_WARNING, ki->tag, "%s offset commit failed: %s (records since "
+                      "the last commit will be read again)", what, rd_kafka_err2str(err));
+        } else if (!ki->commit_failing) {
             ki->commit_failing = 1;
-            log_write(LOG_LVL_WARNING, ki->tag, "%s offset commit failed: %s (retried with the "
-                      "next commit)", what, rd_kafka_err2str(err));
+            log_write(LOG_LVL_WARNING, ki->tag, "offset commit failed: %s (retried with the "
+                      "next commit)", rd_kafka_err2str(err));
         }
         return;
     }
@@ -652,6 +656,13 @@ kafka_input_offset_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 }
 
 static void
+kafka_input_handover_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                               rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+    kafka_input_commit_result(opaque, err, offsets, "hand-over");
+}
+
+static void
 kafka_input_final_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                             rd_kafka_topic_partition_list_t *offsets, void *opaque)
 {
@@ -685,6 +696,11 @@ kafka_input_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         } else {
             e = rd_kafka_assign(rk, parts);
         }
+        /* librdkafka keeps a partition's pause flag across assignments: one we paused before
+           it was revoked would stay paused */
+        if (error == NULL && e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_resume_partitions(rk, parts);
+        }
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         int lost = rd_kafka_assignment_lost(rk);
         log_write(LOG_LVL_INFO, ki->tag, "%s %d partition(s)%s: %s",
@@ -693,7 +709,7 @@ kafka_input_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (!lost && ki->state == KAFKA_RUNNING) {
             /* what is stored goes out before the partitions do: librdkafka finishes
                outstanding commits before the rebalance completes */
-            rd_kafka_commit_queue(rk, NULL, ki->q, kafka_input_offset_commit_cb, ki);
+            rd_kafka_commit_queue(rk, NULL, ki->q, kafka_input_handover_commit_cb, ki);
         }
         for (int i = 0; i < parts->cnt; i++) {
             struct kafka_part *p = kafka_input_part_find(ki, parts->elems[i].topic,

@@ -313,6 +313,21 @@ coll_check_exact(struct coll *c, const int64_t *from, int64_t per, const char *f
     return 1;
 }
 
+static int64_t commit_interval_ms = 200; /* of the inputs input_new() builds */
+static const char *const *props;        /* NULL: fast_props */
+
+/*
+ * The mock cluster refuses offset commits while the group rebalances, which is exactly when
+ * the eager protocol revokes (a real broker accepts the current generation's commits until
+ * the sync). With cooperative-sticky, revocation comes after the sync: the hand-over commit
+ * can be checked against the mock.
+ */
+static const char *const cooperative[] = {
+    "session.timeout.ms", "3000", /* the mock waits session.timeout.ms - 1 s per rebalance */ "heartbeat.interval.ms", "300",
+    "statistics.interval.ms", "200", "reconnect.backoff.ms", "50",
+    "reconnect.backoff.max.ms", "300", "partition.assignment.strategy", "cooperative-sticky",
+};
+
 static struct kafka_input *
 input_new(const char *topic, const char *group, uint32_t index, kafka_record_cb cb, void *arg,
           uint32_t max_pending, int64_t stop_timeout_ms)
@@ -327,10 +342,11 @@ input_new(const char *topic, const char *group, uint32_t index, kafka_record_cb 
     kc.topics = topics;
     kc.ntopics = 1;
     kc.group = group;
-    kc.props = fast_props;
-    kc.nprops = sizeof(fast_props) / sizeof(fast_props[0]) / 2;
+    kc.props = props != NULL ? props : fast_props;
+    kc.nprops = props != NULL ? sizeof(cooperative) / sizeof(cooperative[0]) / 2
+                              : sizeof(fast_props) / sizeof(fast_props[0]) / 2;
     kc.input_index = index;
-    kc.commit_interval_ms = 200;
+    kc.commit_interval_ms = commit_interval_ms;
     kc.max_pending = max_pending;
     kc.stop_timeout_ms = stop_timeout_ms;
     if (kafka_input_new(loop, &kc, cb, arg, &ki, err, sizeof(err)) != 0) {
@@ -773,7 +789,103 @@ test_broker_down(rd_kafka_t *prod)
     coll_free(&c);
 }
 
-/* ---- 5. brokers: embedded ---- */
+/* ---- 5. a second member joins: the first one's progress is handed over exactly ---- */
+
+struct rb {
+    struct coll c;          /* everything accepted, by either member */
+    struct kafka_input *x, *y;
+    size_t nx, ny;
+    int x_open;             /* X accepts again */
+};
+
+static int
+rb_x_cb(void *arg, const struct event_source *src, const char *data, size_t len, int64_t ts)
+{
+    struct rb *b = arg;
+
+    if (b->nx >= 100 && !b->x_open) {
+        return KAFKA_RECORD_AGAIN; /* X is stuck: its partitions pause */
+    }
+    b->nx++;
+    coll_add(&b->c, src, data, len, ts);
+    return KAFKA_RECORD_DONE;
+}
+
+static int
+rb_y_cb(void *arg, const struct event_source *src, const char *data, size_t len, int64_t ts)
+{
+    struct rb *b = arg;
+
+    b->ny++;
+    coll_add(&b->c, src, data, len, ts);
+    return KAFKA_RECORD_DONE;
+}
+
+static int
+rb_x_stuck(void *arg)
+{
+    struct rb *b = arg;
+    struct kafka_input_stats st;
+
+    kafka_input_get_stats(b->x, &st);
+    return b->nx == 100 && st.refused > 0;
+}
+
+/* Once the join of Y revoked X's partitions, let X go on; done when all arrived. */
+static int
+rb_all(void *arg)
+{
+    struct rb *b = arg;
+    struct kafka_input_stats st;
+
+    kafka_input_get_stats(b->x, &st);
+    if (!b->x_open && st.rebalances >= 2) {
+        b->x_open = 1;
+        kafka_input_resume(b->x);
+    }
+    return b->c.n >= b->c.want;
+}
+
+static void
+test_rebalance(rd_kafka_t *prod)
+{
+    struct rb *b = xcalloc(1, sizeof(*b));
+    int64_t from[NPART] = {0, 0, 0};
+    char payload[64];
+    int r;
+
+    for (int i = 0; i < 600; i++) {
+        snprintf(payload, sizeof(payload), "rb-%04d", i);
+        produce(prod, "rb", i % NPART, payload);
+    }
+    ok(rd_kafka_flush(prod, 10000) == 0 && delivery_failures == 0, "produced 600 records");
+    coll_init(&b->c, "rb", 4, 600);
+    b->c.input = 0; /* X is input 4, Y input 5: not checked */
+    commit_interval_ms = 600000; /* only the hand-over on revocation can commit */
+    props = cooperative;
+    b->x = input_new("rb", "gR", 4, rb_x_cb, b, 0, 0);
+    r = b->x != NULL && run_until(rb_x_stuck, b, 20000);
+    ok(r, "member X took 100 records and is stuck (partitions paused)");
+    if (!r) {
+        commit_interval_ms = 200;
+        props = NULL;
+        return;
+    }
+    b->y = input_new("rb", "gR", 5, rb_y_cb, b, 0, 0);
+    r = b->y != NULL && run_until(rb_all, b, 30000);
+    commit_interval_ms = 200;
+    props = NULL;
+    ok(r, "member Y joined; X and Y together got all 600 records (X %zu, Y %zu)", b->nx, b->ny);
+    b->c.last[0] = b->c.last[1] = b->c.last[2] = -1;
+    ok(coll_check_exact(&b->c, from, 200, "rb-%04d", 0),
+       "none twice: the offsets X stored were committed when its partitions were revoked");
+    ok(b->ny > 0 && b->nx > 100, "both members consumed after the rebalance");
+    ok(input_stop_free(b->x) && input_stop_free(b->y), "both members stopped");
+    coll_free(&b->c);
+    free(b);
+}
+
+/* ---- 6. brokers: embedded ---- */
 
 static void
 test_embedded_input(void)
@@ -824,14 +936,14 @@ test_embedded_input(void)
 int
 main(void)
 {
-    const char *topics[] = {"t3", "bp", "down"};
+    const char *topics[] = {"t3", "bp", "down", "rb"};
     rd_kafka_t *prod;
     char err[512];
     uv_timer_t dummy;
     int r;
 
     log_set_level(getenv("KZ_TEST_DEBUG") != NULL ? LOG_LVL_DEBUG : LOG_LVL_WARNING);
-    tap_plan(47);
+    tap_plan(53);
     loop = xmalloc(sizeof(*loop));
     uv_loop_init(loop);
 
@@ -839,7 +951,7 @@ main(void)
     test_no_broker();
 
     ke = NULL;
-    r = kafka_embedded_start(topics, 3, NPART, &ke, err, sizeof(err));
+    r = kafka_embedded_start(topics, 4, NPART, &ke, err, sizeof(err));
     ok(r == 0,
        "mock cluster started on %s", ke ? kafka_embedded_bootstrap(ke) : err);
     if (ke == NULL) {
@@ -851,6 +963,7 @@ main(void)
     test_exactly_once_and_commit(prod);
     test_backpressure(prod);
     test_broker_down(prod);
+    test_rebalance(prod);
     rd_kafka_destroy(prod);
     test_embedded_input();
 

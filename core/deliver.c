@@ -697,7 +697,8 @@ deliver_rec_free(struct deliver_rec *rec)
 
 /* Keep a copy of a rejected record: one JSON line in <spool>/rejected. 0 or -errno. */
 static int
-deliver_reject_write(struct deliver *d, const struct deliver_rec *rec, const char *reason)
+deliver_reject_write(struct deliver *d, const char *id, size_t id_len, const char *data,
+                     size_t len, const char *reason)
 {
     struct stat st;
     struct buf b;
@@ -710,11 +711,11 @@ deliver_reject_write(struct deliver *d, const struct deliver_rec *rec, const cha
     buf_printf(&b, "{\"time\":\"%s\",\"partner\":", ts);
     buf_json_string(&b, d->partner, strlen(d->partner));
     buf_puts(&b, ",\"alert_id\":");
-    buf_json_string(&b, rec->sr->id, rec->sr->id_len);
+    buf_json_string(&b, id, id_len);
     buf_puts(&b, ",\"reason\":");
     buf_json_string(&b, reason != NULL ? reason : "", reason != NULL ? strlen(reason) : 0);
     buf_puts(&b, ",\"data\":");
-    buf_json_string(&b, rec->sr->data, rec->sr->len);
+    buf_json_string(&b, data, len);
     buf_puts(&b, "}\n");
     fd = open(d->rejected_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0 || fstat(fd, &st) != 0) {
@@ -738,8 +739,8 @@ deliver_reject_write(struct deliver *d, const struct deliver_rec *rec, const cha
     }
 out:
     if (r != 0) {
-        log_err("%s: cannot keep rejected alert %s in %s: %s; it stays in the spool",
-                d->tag, rec->sr->id, d->rejected_path, strerror(-r));
+        log_err("%s: cannot keep rejected alert %.*s in %s: %s", d->tag, (int)id_len, id,
+                d->rejected_path, strerror(-r));
     }
     buf_free(&b);
     return r;
@@ -808,7 +809,9 @@ deliver_done(struct deliver *d, struct deliver_rec *rec, enum deliver_result res
             d->st.redelivered_after_restart++;
         }
         ok = 1;
-    } else if (res == DELIVER_REJECT && deliver_reject_write(d, rec, reason) == 0) {
+    } else if (res == DELIVER_REJECT &&
+               deliver_reject_write(d, rec->sr->id, rec->sr->id_len, rec->sr->data,
+                                    rec->sr->len, reason) == 0) {
         rec->state = DELIVER_REC_DONE;
         d->st.rejected++;
         log_err("%s: alert %s rejected by the partner (%s); kept in %s (%" PRIu64
@@ -1034,6 +1037,7 @@ int
 deliver_submit(struct deliver *d, const char *alert_id, const void *bytes, size_t len)
 {
     size_t id_len = alert_id != NULL ? strlen(alert_id) : 0;
+    const char *shown = alert_id != NULL ? alert_id : "";
     int r;
 
     if (d->state >= DELIVER_CLOSING) {
@@ -1046,23 +1050,29 @@ deliver_submit(struct deliver *d, const char *alert_id, const void *bytes, size_
         deliver_kick(d);
         return 0;
     }
+    if (r == -EMSGSIZE || r == -EINVAL) {
+        /* can never be spooled: keep it in the rejected file rather than refuse forever */
+        const char *why = r == -EMSGSIZE ? "larger than spool.max_record or spool.max_bytes/4"
+                                         : "alert id empty or longer than 1024 bytes";
+        if (deliver_reject_write(d, shown, id_len, bytes, len, why) == 0) {
+            d->st.rejected++;
+            log_err("%s: alert %s (%zu bytes) cannot be spooled (%s); kept in %s", d->tag,
+                    shown, len, why, d->rejected_path);
+            return 0;
+        }
+    }
     d->st.refused++;
     if (r == -EAGAIN) {
         d->want_room = 1;
         d->want_id_len = id_len;
         d->want_len = len;
-        log_debug("%s: spool full, refusing alert %s", d->tag, alert_id);
-    } else if (r == -EMSGSIZE || r == -EINVAL) {
-        log_err("%s: alert %s (%zu bytes) cannot be spooled: %s", d->tag,
-                alert_id != NULL ? alert_id : "(null)", len,
-                r == -EMSGSIZE ? "larger than spool.max_record or spool.max_bytes/4"
-                               : "bad alert id");
-    } else {
-        log_err("%s: cannot spool alert %s: %s", d->tag, alert_id, strerror(-r));
-        if (!uv_is_active((uv_handle_t *)&d->writable_timer)) {
-            uv_timer_start(&d->writable_timer, deliver_writable_timer_cb,
-                           (uint64_t)(d->cc.retry_initial_us + 999) / 1000, 0);
-        }
+        log_debug("%s: spool full, refusing alert %s", d->tag, shown);
+        return r;
+    }
+    log_err("%s: cannot spool alert %s: %s", d->tag, shown, strerror(-r));
+    if (!uv_is_active((uv_handle_t *)&d->writable_timer)) {
+        uv_timer_start(&d->writable_timer, deliver_writable_timer_cb,
+                       (uint64_t)(d->cc.retry_initial_us + 999) / 1000, 0);
     }
     return r;
 }

@@ -77,16 +77,17 @@ int deliver_new(uv_loop_t *loop, const struct deliver_conf *dc, struct deliver *
 
 /*
  * Append one record (the formatted alert) to the partner's spool. bytes are copied;
- * alert_id (1..1024 bytes, NUL-terminated) travels with it (Kafka key, HTTP header, Redis
+ * alert_id (NUL-terminated, 1..1024 bytes) travels with it (Kafka key, HTTP header, Redis
  * field). Returns:
- *   0            safely spooled: the caller may acknowledge the source event;
+ *   0            safely spooled: the caller may acknowledge the source event. Also 0 for a
+ *                record that can never be spooled (larger than spool.max_record or a quarter
+ *                of spool.max_bytes, or a bad id): it is kept in the partner's rejected
+ *                file instead, counted in `rejected` and logged;
  *   -EAGAIN      spool full (spool.policy block): not spooled; pause the inputs and submit
  *                again after the writable callback;
- *   -EMSGSIZE    the record can never fit (larger than spool.max_record or spool.max_bytes):
- *                permanent, log and count it;
  *   -ESHUTDOWN   deliver_stop() has finished draining;
  *   other < 0    -errno of a failed write (ENOSPC, EFBIG, EIO ...): not spooled; treat as
- *                -EAGAIN (the writable callback follows after a retry delay).
+ *                -EAGAIN (the writable callback follows after retry.initial).
  * Loop thread only.
  */
 int deliver_submit(struct deliver *d, const char *alert_id, const void *bytes, size_t len);

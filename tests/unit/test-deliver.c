@@ -241,6 +241,40 @@ test_failing_block_then_restart(void)
 }
 
 static void
+test_too_large(void)
+{
+    struct deliver_stats st;
+    struct deliver *d;
+    struct dt_wait w;
+    char big[2000], *text = NULL;
+    size_t cap = 0;
+    FILE *f;
+
+    d = dt_deliver_new(&loop, "toolarge", dt_path("state"),
+                       dt_yaml("type: file\npath: %s\nspool: {max_record: 1KiB}\n",
+                               dt_path("toolarge.log")));
+    memset(big, 'b', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    is_int(deliver_submit(d, "t-big", big, strlen(big)), 0,
+           "a record over max_record is not refused (no endless backpressure)");
+    is_int(submit_range(d, 0, 1), 0, "the next one is spooled");
+    w.d = d;
+    w.n = 1;
+    ok(dt_run_until(&loop, dt_delivered_at_least, &w, 5000), "and delivered");
+    deliver_get_stats(d, &st);
+    ok(st.rejected == 1 && st.refused == 0 && st.submitted == 1, "counted as rejected");
+    f = fopen(dt_path("state/spool/toolarge/rejected"), "r");
+    ok(f != NULL && getdelim(&text, &cap, '\0', f) > 0 && strstr(text, "\"alert_id\":\"t-big\"") &&
+       strstr(text, "larger than spool.max_record") && strstr(text, "bbbbbbbbbb"),
+       "it is kept in the rejected file with the reason");
+    free(text);
+    if (f != NULL) {
+        fclose(f);
+    }
+    ok(dt_deliver_stop(&loop, d, 5000), "stop");
+}
+
+static void
 stopped_cb(void *arg)
 {
     *(int *)arg = 1;
@@ -316,6 +350,7 @@ main(void)
     test_stop_drains();
     test_failing_block_then_restart();
     test_drop_oldest_and_free();
+    test_too_large();
     dt_run_for(&loop, 10);
     is_int(uv_loop_close(&loop), 0, "every handle closed");
     dt_cleanup();

@@ -89,8 +89,7 @@ deliver_file_send(void *state, struct deliver_rec *rec)
             continue;
         }
         if (w < 0) {
-            snprintf(reason, sizeof(reason), "write(\"%s\") failed: %s", f->path,
-                     strerror(errno));
+            snprintf(reason, sizeof(reason), "write(\"%s\") failed: %s", f->path, strerror(errno));
             if (left < rec->sr->len && have_size && ftruncate(f->fd, st.st_size) != 0) {
                 log_err("%s: ftruncate(\"%s\") failed: %s; a partial record is left",
                         deliver_tag(f->d), f->path, strerror(errno));

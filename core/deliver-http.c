@@ -44,22 +44,21 @@ struct deliver_http_conf {
 static const struct deliver_key deliver_http_keys[] = {
     {"url", DK_STRING, NULL, 0, 0, offsetof(struct deliver_http_conf, url), NULL, NULL, 1,
      "http:// or https:// endpoint records are POSTed to"},
-    {"headers_file", DK_PATH, NULL, 0, 0, offsetof(struct deliver_http_conf, headers_file),
-     NULL, NULL, 0, "extra headers, one \"Name: value\" per line; mode 0600 (secrets)"},
+    {"headers_file", DK_PATH, NULL, 0, 0, offsetof(struct deliver_http_conf, headers_file), NULL,
+     NULL, 0, "extra headers, one \"Name: value\" per line; mode 0600 (secrets)"},
     {"tls_verify", DK_BOOL, "true", 0, 0, offsetof(struct deliver_http_conf, tls_verify), NULL,
      NULL, 0, "verify the server's certificate and name"},
     {"ca_file", DK_PATH, NULL, 0, 0, offsetof(struct deliver_http_conf, ca_file), NULL, NULL, 0,
      "CA bundle (PEM) instead of the system's"},
-    {"tls_cert", DK_PATH, NULL, 0, 0, offsetof(struct deliver_http_conf, tls_cert), NULL, NULL,
-     0, "client certificate (PEM) for mutual TLS"},
+    {"tls_cert", DK_PATH, NULL, 0, 0, offsetof(struct deliver_http_conf, tls_cert), NULL, NULL, 0,
+     "client certificate (PEM) for mutual TLS"},
     {"tls_key", DK_PATH, NULL, 0, 0, offsetof(struct deliver_http_conf, tls_key), NULL, NULL, 0,
      "client key (PEM); mode 0600"},
     {"timeout", DK_DURATION, "30s", 1000, INT64_C(3600000000),
      offsetof(struct deliver_http_conf, timeout_us), NULL, NULL, 0,
      "whole request, connection included"},
     {"connect_timeout", DK_DURATION, "10s", 1000, INT64_C(3600000000),
-     offsetof(struct deliver_http_conf, connect_timeout_us), NULL, NULL, 0,
-     "connection set-up"},
+     offsetof(struct deliver_http_conf, connect_timeout_us), NULL, NULL, 0, "connection set-up"},
     {"taxii", DK_BOOL, "false", 0, 0, offsetof(struct deliver_http_conf, taxii), NULL, NULL, 0,
      "post TAXII 2.1 envelopes"},
     {"content_type", DK_STRING, "application/json", 0, 0,
@@ -559,8 +558,7 @@ deliver_http_open(struct deliver *d, const void *conf, void **state, char *err, 
     curl_easy_setopt(h->easy, CURLOPT_ERRORBUFFER, h->errbuf);
     curl_easy_setopt(h->easy, CURLOPT_PRIVATE, h);
     if (!c->tls_verify) {
-        log_warn("%s: TLS certificate verification is off (tls_verify: false)",
-                 deliver_tag(d));
+        log_warn("%s: TLS certificate verification is off (tls_verify: false)", deliver_tag(d));
     }
     *state = h;
     return 0;

@@ -39,7 +39,7 @@ struct deliver_rec {
     struct spool_rec *sr; /* sr->id, sr->id_len, sr->data, sr->len */
     enum deliver_rec_state state;
     uint32_t attempts;
-    void *tdata;          /* free for the transport while the record is SENT */
+    void *tdata; /* free for the transport while the record is SENT */
 };
 
 /* Types of keys in a deliver map. */
@@ -126,9 +126,9 @@ const char *deliver_tag(const struct deliver *d);
  * skip lists them, NULL-terminated), appending "FILE:LINE:COL: partner 'X': deliver.KEY:
  * ..." errors. Returns 0 or -1. The struct must be freed with deliver_keys_free().
  */
-int deliver_keys_parse(const struct deliver_key *keys, const struct ynode *node,
-                       const char *prefix, const char *const *skip,
-                       const struct deliver_ctx *cx, void *base, struct errlist *errs);
+int deliver_keys_parse(const struct deliver_key *keys, const struct ynode *node, const char *prefix,
+                       const char *const *skip, const struct deliver_ctx *cx, void *base,
+                       struct errlist *errs);
 /* Free what deliver_keys_parse() allocated in base (not base itself). */
 void deliver_keys_free(const struct deliver_key *keys, void *base);
 /* Append an error about node (or the deliver map when node is NULL). */

@@ -34,8 +34,8 @@ struct deliver_kafka_conf {
 };
 
 static const struct deliver_key deliver_kafka_keys[] = {
-    {"brokers", DK_STRING, NULL, 0, 0, offsetof(struct deliver_kafka_conf, brokers), NULL, NULL,
-     1, "bootstrap servers, host:port,..."},
+    {"brokers", DK_STRING, NULL, 0, 0, offsetof(struct deliver_kafka_conf, brokers), NULL, NULL, 1,
+     "bootstrap servers, host:port,..."},
     {"topic", DK_STRING, NULL, 0, 0, offsetof(struct deliver_kafka_conf, topic), NULL, NULL, 1,
      "topic the records are produced to"},
     {"kafka", DK_PROPS, NULL, 0, 0, offsetof(struct deliver_kafka_conf, props), NULL, NULL, 0,
@@ -45,8 +45,13 @@ static const struct deliver_key deliver_kafka_keys[] = {
 
 /* Properties kizuna sets and a config may not change. */
 static const char *const deliver_kafka_managed[] = {
-    "enable.idempotence", "acks", "request.required.acks", "bootstrap.servers",
-    "metadata.broker.list", "log.queue", NULL,
+    "enable.idempotence",
+    "acks",
+    "request.required.acks",
+    "bootstrap.servers",
+    "metadata.broker.list",
+    "log.queue",
+    NULL,
 };
 
 struct deliver_kafka {
@@ -54,19 +59,19 @@ struct deliver_kafka {
     char *tag;
     char *brokers;
     char *topic;
-    char **props;           /* borrowed from the conf, which outlives the transport */
+    char **props; /* borrowed from the conf, which outlives the transport */
     rd_kafka_t *rk;
-    rd_kafka_queue_t *q;    /* main queue */
+    rd_kafka_queue_t *q; /* main queue */
     int fds[2];
     uv_poll_t poll;
     uv_timer_t timer;
     int handles_open;
-    int destroying;         /* rd_kafka_destroy() running on the threadpool */
+    int destroying; /* rd_kafka_destroy() running on the threadpool */
     uv_work_t destroy_work;
     rd_kafka_t *dying;
     int closing;
-    int fatal;              /* the producer hit a fatal error: replace it before sending */
-    int conn_down;          /* all brokers down was reported (logged once per change) */
+    int fatal;     /* the producer hit a fatal error: replace it before sending */
+    int conn_down; /* all brokers down was reported (logged once per change) */
 };
 
 static int
@@ -122,7 +127,8 @@ deliver_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
         if (!k->conn_down) {
             log_warn("%s: Kafka %s: all brokers down (records wait in librdkafka's queue "
-                     "until message.timeout.ms, then in the spool)", k->tag, k->brokers);
+                     "until message.timeout.ms, then in the spool)",
+                     k->tag, k->brokers);
         }
         k->conn_down = 1;
         return;
@@ -199,8 +205,7 @@ deliver_kafka_start(struct deliver_kafka *k, char *err, size_t errlen)
         rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) !=
             RD_KAFKA_CONF_OK ||
         rd_kafka_conf_set(conf, "acks", "all", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
-        rd_kafka_conf_set(conf, "log.queue", "true", errstr, sizeof(errstr)) !=
-            RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_set(conf, "log.queue", "true", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
         snprintf(err, errlen, "librdkafka: %s", errstr);
         goto out;
     }
@@ -296,17 +301,14 @@ deliver_kafka_send(void *state, struct deliver_rec *rec)
         deliver_done(k->d, rec, DELIVER_RETRY, reason);
         return;
     }
-    e = rd_kafka_producev(k->rk, RD_KAFKA_V_TOPIC(k->topic),
-                          RD_KAFKA_V_KEY(rec->sr->id, rec->sr->id_len),
-                          RD_KAFKA_V_VALUE(rec->sr->data, rec->sr->len),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(rec),
-                          RD_KAFKA_V_END);
+    e = rd_kafka_producev(
+        k->rk, RD_KAFKA_V_TOPIC(k->topic), RD_KAFKA_V_KEY(rec->sr->id, rec->sr->id_len),
+        RD_KAFKA_V_VALUE(rec->sr->data, rec->sr->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_OPAQUE(rec), RD_KAFKA_V_END);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        snprintf(reason, sizeof(reason), "Kafka produce to %s: %s", k->topic,
-                 rd_kafka_err2str(e));
+        snprintf(reason, sizeof(reason), "Kafka produce to %s: %s", k->topic, rd_kafka_err2str(e));
         deliver_done(k->d, rec,
-                     e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? DELIVER_REJECT
-                         : DELIVER_RETRY,
+                     e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? DELIVER_REJECT : DELIVER_RETRY,
                      reason);
     }
 }
@@ -321,7 +323,8 @@ deliver_kafka_check(const void *conf, const struct deliver_ctx *cx, struct errli
         if (deliver_kafka_managed_prop(c->props[i])) {
             deliver_conf_error(cx, ynode_get(cx->node, "kafka"), errs,
                                "deliver.kafka.%s: set by kizuna (idempotent producer, acks=all; "
-                               "use brokers)", c->props[i]);
+                               "use brokers)",
+                               c->props[i]);
             r = -1;
         } else {
             /* let librdkafka say whether it knows the property and the value */

@@ -39,25 +39,24 @@ static const struct deliver_key deliver_redis_keys[] = {
      NULL, NULL, 0, "redis://host[:port][/db] or unix:/path/to/socket"},
     {"stream", DK_STRING, NULL, 0, 0, offsetof(struct deliver_redis_conf, stream), NULL, NULL, 1,
      "stream key XADDed to"},
-    {"maxlen", DK_INT, "0", 0, INT64_C(1) << 40, offsetof(struct deliver_redis_conf, maxlen),
-     NULL, NULL, 0, "MAXLEN ~ trimming of the stream; 0: none"},
-    {"username", DK_STRING, NULL, 0, 0, offsetof(struct deliver_redis_conf, username), NULL,
-     NULL, 0, "ACL user (Redis 6+), with password_file"},
-    {"password_file", DK_PATH, NULL, 0, 0, offsetof(struct deliver_redis_conf, password_file),
-     NULL, NULL, 0, "file holding the password; mode 0600"},
+    {"maxlen", DK_INT, "0", 0, INT64_C(1) << 40, offsetof(struct deliver_redis_conf, maxlen), NULL,
+     NULL, 0, "MAXLEN ~ trimming of the stream; 0: none"},
+    {"username", DK_STRING, NULL, 0, 0, offsetof(struct deliver_redis_conf, username), NULL, NULL,
+     0, "ACL user (Redis 6+), with password_file"},
+    {"password_file", DK_PATH, NULL, 0, 0, offsetof(struct deliver_redis_conf, password_file), NULL,
+     NULL, 0, "file holding the password; mode 0600"},
     {"db", DK_INT, "-1", -1, 1 << 20, offsetof(struct deliver_redis_conf, db), NULL, NULL, 0,
      "database number (overrides the url's /db)"},
     {"timeout", DK_DURATION, "10s", 1000, INT64_C(3600000000),
-     offsetof(struct deliver_redis_conf, timeout_us), NULL, NULL, 0,
-     "connect and reply time-out"},
+     offsetof(struct deliver_redis_conf, timeout_us), NULL, NULL, 0, "connect and reply time-out"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL, 0, NULL},
 };
 
 struct deliver_redis {
     struct deliver *d;
-    char *host;   /* NULL for a unix socket */
+    char *host; /* NULL for a unix socket */
     int port;
-    char *path;   /* unix socket */
+    char *path; /* unix socket */
     int db;
     char *stream;
     char maxlen[24]; /* "" when not trimming */
@@ -66,8 +65,8 @@ struct deliver_redis {
     uint64_t timeout_ms;
     redisAsyncContext *ac;
     int connected;
-    uint64_t pending;      /* commands sent, reply not yet in */
-    uint64_t progress_at;  /* loop time of the last reply, or of the first pending command */
+    uint64_t pending;     /* commands sent, reply not yet in */
+    uint64_t progress_at; /* loop time of the last reply, or of the first pending command */
     uv_timer_t timer;
     int closing;
     char lasterr[256];
@@ -254,7 +253,7 @@ deliver_redis_xadd_cb(redisAsyncContext *ac, void *r, void *privdata)
     h->progress_at = uv_now(deliver_loop(h->d));
     if (reply == NULL) {
         snprintf(reason, sizeof(reason), "Redis %s: %s", h->host != NULL ? h->host : h->path,
-                 h->lasterr[0] != '\0' ? h->lasterr
+                 h->lasterr[0] != '\0'   ? h->lasterr
                  : ac->errstr[0] != '\0' ? ac->errstr
                                          : "connection lost");
         deliver_done(h->d, rec, DELIVER_RETRY, reason);
@@ -374,8 +373,7 @@ deliver_redis_timer_cb(uv_timer_t *t)
         return;
     }
     ac = h->ac;
-    snprintf(h->lasterr, sizeof(h->lasterr), "no reply within %" PRIu64 " ms",
-             h->timeout_ms);
+    snprintf(h->lasterr, sizeof(h->lasterr), "no reply within %" PRIu64 " ms", h->timeout_ms);
     h->ac = NULL;
     h->connected = 0;
     redisAsyncFree(ac);

@@ -42,8 +42,8 @@ struct deliver_syslog_conf {
 };
 
 static const struct deliver_key deliver_syslog_keys[] = {
-    {"address", DK_STRING, NULL, 0, 0, offsetof(struct deliver_syslog_conf, address), NULL,
-     NULL, 1, "tcp://host:port (octet counting) or udp://host:port"},
+    {"address", DK_STRING, NULL, 0, 0, offsetof(struct deliver_syslog_conf, address), NULL, NULL, 1,
+     "tcp://host:port (octet counting) or udp://host:port"},
     {"timeout", DK_DURATION, "10s", 1000, INT64_C(3600000000),
      offsetof(struct deliver_syslog_conf, timeout_us), NULL, NULL, 0, "connect time-out (tcp)"},
     {"max_message", DK_SIZE, "0", 0, SPOOL_FORMAT_MAX_DATA,
@@ -66,8 +66,8 @@ struct syslog_conn {
     struct deliver_syslog *s;
     int up;
     int dead;
-    uint64_t started;  /* loop time of the connect */
-    uint64_t written;  /* bytes whose write completed */
+    uint64_t started; /* loop time of the connect */
+    uint64_t written; /* bytes whose write completed */
     struct syslog_sent *sent;
     size_t sent_head;
     size_t nsent;
@@ -165,8 +165,7 @@ deliver_syslog_check(const void *conf, const struct deliver_ctx *cx, struct errl
     char *host, *port, err[256];
 
     if (deliver_syslog_parse(c->address, &proto, &host, &port, err, sizeof(err)) != 0) {
-        deliver_conf_error(cx, ynode_get(cx->node, "address"), errs, "deliver.address: %s",
-                           err);
+        deliver_conf_error(cx, ynode_get(cx->node, "address"), errs, "deliver.address: %s", err);
         return -1;
     }
     free(host);
@@ -333,8 +332,7 @@ deliver_syslog_write_cb(uv_write_t *req, int status)
             deliver_done(s->d, w->rec, DELIVER_RETRY, "syslog connection lost");
         }
     } else if (status < 0) {
-        snprintf(reason, sizeof(reason), "syslog %s: write: %s", s->address,
-                 uv_strerror(status));
+        snprintf(reason, sizeof(reason), "syslog %s: write: %s", s->address, uv_strerror(status));
         deliver_done(s->d, w->rec, DELIVER_RETRY, reason);
         deliver_syslog_conn_fail(c, reason);
     } else {
@@ -418,8 +416,7 @@ deliver_syslog_connect_cb(uv_connect_t *req, int status)
         return;
     }
     if (status < 0) {
-        snprintf(reason, sizeof(reason), "syslog %s: connect: %s", s->address,
-                 uv_strerror(status));
+        snprintf(reason, sizeof(reason), "syslog %s: connect: %s", s->address, uv_strerror(status));
         deliver_syslog_conn_fail(c, reason);
         return;
     }

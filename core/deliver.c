@@ -96,11 +96,12 @@ static const struct deliver_key deliver_common_keys[] = {
     {"drain_timeout", DK_DURATION, "5s", 0, INT64_C(3600000000),
      offsetof(struct deliver_common, drain_timeout_us), NULL, NULL, 0,
      "at shutdown, keep delivering this long"},
-    {"max_in_flight", DK_INT, "0", 0, 100000, offsetof(struct deliver_common, max_in_flight),
-     NULL, NULL, 0, "records sent and not yet confirmed; 0: the transport's default"},
+    {"max_in_flight", DK_INT, "0", 0, 100000, offsetof(struct deliver_common, max_in_flight), NULL,
+     NULL, 0, "records sent and not yet confirmed; 0: the transport's default"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL, 0, NULL},
 };
 
+/* clang-format off */
 static const struct deliver_transport *const deliver_transports[] = {
     &deliver_file_transport,
     &deliver_http_transport,
@@ -109,11 +110,12 @@ static const struct deliver_transport *const deliver_transports[] = {
     &deliver_syslog_transport,
     NULL,
 };
+/* clang-format on */
 
 struct deliver {
     uv_loop_t *loop;
     char *partner;
-    char *tag;           /* "partner 'NAME'" */
+    char *tag; /* "partner 'NAME'" */
     char *spool_dir;
     char *rejected_path;
     struct deliver_common cc;
@@ -125,7 +127,7 @@ struct deliver {
 
     /* the window: records read from the spool, in spool order */
     struct deliver_rec **win;
-    size_t win_cap;  /* max_in_flight */
+    size_t win_cap; /* max_in_flight */
     size_t win_head;
     size_t win_len;
     uint64_t win_bytes;
@@ -156,7 +158,7 @@ struct deliver {
     int want_room; /* -EAGAIN was returned: notify when this many bytes fit */
     size_t want_id_len;
     size_t want_len;
-    int notify;    /* call wcb at the end of the current kick */
+    int notify; /* call wcb at the end of the current kick */
 
     deliver_done_cb done;
     void *done_arg;
@@ -259,8 +261,7 @@ static void deliver_keys_defaults(const struct deliver_key *keys, const struct d
 /* Parse one scalar text s for key k into base; node for messages. 0 or -1. */
 static int
 deliver_key_set(const struct deliver_key *k, const char *s, const struct ynode *node,
-                const char *name, const struct deliver_ctx *cx, void *base,
-                struct errlist *errs)
+                const char *name, const struct deliver_ctx *cx, void *base, struct errlist *errs)
 {
     char *slot = (char *)base + k->off;
     int64_t v = 0;
@@ -278,8 +279,7 @@ deliver_key_set(const struct deliver_key *k, const char *s, const struct ynode *
         return 0;
     case DK_BOOL:
         if (deliver_parse_bool(s, (int *)slot) != 0) {
-            deliver_conf_error(cx, node, errs, "%s: expected true or false, got \"%s\"", name,
-                               s);
+            deliver_conf_error(cx, node, errs, "%s: expected true or false, got \"%s\"", name, s);
             return -1;
         }
         return 0;
@@ -302,15 +302,19 @@ deliver_key_set(const struct deliver_key *k, const char *s, const struct ynode *
         break;
     case DK_DURATION:
         if (time_parse_duration(s, &v) != 0) {
-            deliver_conf_error(cx, node, errs, "%s: expected a duration (\"500ms\", \"10s\"), "
-                               "got \"%s\"", name, s);
+            deliver_conf_error(cx, node, errs,
+                               "%s: expected a duration (\"500ms\", \"10s\"), "
+                               "got \"%s\"",
+                               name, s);
             return -1;
         }
         break;
     case DK_SIZE:
         if (deliver_parse_size(s, &v) != 0) {
-            deliver_conf_error(cx, node, errs, "%s: expected a size (\"64KiB\", \"1GiB\"), "
-                               "got \"%s\"", name, s);
+            deliver_conf_error(cx, node, errs,
+                               "%s: expected a size (\"64KiB\", \"1GiB\"), "
+                               "got \"%s\"",
+                               name, s);
             return -1;
         }
         break;
@@ -352,8 +356,7 @@ deliver_key_parse_props(const struct deliver_key *k, const struct ynode *v, cons
     size_t n = 0;
 
     if (v->type != YNODE_MAP) {
-        deliver_conf_error(cx, v, errs, "%s: expected a map, got a %s", name,
-                           ynode_type_name(v));
+        deliver_conf_error(cx, v, errs, "%s: expected a map, got a %s", name, ynode_type_name(v));
         return -1;
     }
     props = xcalloc(2 * v->n + 1, sizeof(*props));
@@ -497,8 +500,10 @@ deliver_read_private_file(const char *path, char **out, char *err, size_t errlen
         goto out;
     }
     if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-        snprintf(err, errlen, "\"%s\" holds secrets and must not be accessible by group or "
-                 "others (mode %04o; chmod 600 it)", path, (unsigned)(st.st_mode & 07777));
+        snprintf(err, errlen,
+                 "\"%s\" holds secrets and must not be accessible by group or "
+                 "others (mode %04o; chmod 600 it)",
+                 path, (unsigned)(st.st_mode & 07777));
         goto out;
     }
     if (st.st_size > DELIVER_MAX_PRIVATE_FILE) {
@@ -574,7 +579,8 @@ deliver_conf_parse(const struct deliver_conf *dc, struct deliver_common *cc,
     *tpp = NULL;
     *tconf = NULL;
     if (!deliver_partner_ok(dc->partner)) {
-        deliver_conf_error(&cx, NULL, errs, "invalid partner name (letters, digits, '.', '_', "
+        deliver_conf_error(&cx, NULL, errs,
+                           "invalid partner name (letters, digits, '.', '_', "
                            "'-'; used as the spool directory's name)");
         r = -1;
     }
@@ -591,8 +597,10 @@ deliver_conf_parse(const struct deliver_conf *dc, struct deliver_common *cc,
     if (tn != NULL && tn->type == YNODE_SCALAR) {
         tp = deliver_transport_find(tn->str);
         if (tp == NULL) {
-            deliver_conf_error(&cx, tn, errs, "deliver.type: unknown transport \"%s\" (file, "
-                               "kafka, http, redis, syslog)", tn->str);
+            deliver_conf_error(&cx, tn, errs,
+                               "deliver.type: unknown transport \"%s\" (file, "
+                               "kafka, http, redis, syslog)",
+                               tn->str);
             r = -1;
         }
     }
@@ -603,8 +611,7 @@ deliver_conf_parse(const struct deliver_conf *dc, struct deliver_common *cc,
             skip[nskip] = NULL;
         }
     }
-    if (deliver_keys_parse(deliver_common_keys, dc->deliver, "deliver", skip, &cx, cc, errs) !=
-        0) {
+    if (deliver_keys_parse(deliver_common_keys, dc->deliver, "deliver", skip, &cx, cc, errs) != 0) {
         r = -1;
     }
     free(skip);
@@ -612,11 +619,10 @@ deliver_conf_parse(const struct deliver_conf *dc, struct deliver_common *cc,
         return -1;
     }
     {
-        static const char *const common[] = {"type", "retry", "spool", "drain_timeout",
-                                             "max_in_flight", NULL};
+        static const char *const common[] = {"type",          "retry",         "spool",
+                                             "drain_timeout", "max_in_flight", NULL};
         *tconf = xcalloc(1, tp->conf_size);
-        if (deliver_keys_parse(tp->keys, dc->deliver, "deliver", common, &cx, *tconf, errs) !=
-            0) {
+        if (deliver_keys_parse(tp->keys, dc->deliver, "deliver", common, &cx, *tconf, errs) != 0) {
             r = -1;
         } else if (tp->check != NULL && tp->check(*tconf, &cx, errs) != 0) {
             r = -1;
@@ -625,7 +631,8 @@ deliver_conf_parse(const struct deliver_conf *dc, struct deliver_common *cc,
     if (cc->max_in_flight > (int64_t)tp->window_max) {
         deliver_conf_error(&cx, ynode_get(dc->deliver, "max_in_flight"), errs,
                            "deliver.max_in_flight: at most %u for %s (to keep records in "
-                           "order)", tp->window_max, tp->type);
+                           "order)",
+                           tp->window_max, tp->type);
         r = -1;
     }
     if (cc->retry_max_us < cc->retry_initial_us) {
@@ -697,8 +704,8 @@ deliver_rec_free(struct deliver_rec *rec)
 
 /* Keep a copy of a rejected record: one JSON line in <spool>/rejected. 0 or -errno. */
 static int
-deliver_reject_write(struct deliver *d, const char *id, size_t id_len, const char *data,
-                     size_t len, const char *reason)
+deliver_reject_write(struct deliver *d, const char *id, size_t id_len, const char *data, size_t len,
+                     const char *reason)
 {
     struct stat st;
     struct buf b;
@@ -810,13 +817,13 @@ deliver_done(struct deliver *d, struct deliver_rec *rec, enum deliver_result res
         }
         ok = 1;
     } else if (res == DELIVER_REJECT &&
-               deliver_reject_write(d, rec->sr->id, rec->sr->id_len, rec->sr->data,
-                                    rec->sr->len, reason) == 0) {
+               deliver_reject_write(d, rec->sr->id, rec->sr->id_len, rec->sr->data, rec->sr->len,
+                                    reason) == 0) {
         rec->state = DELIVER_REC_DONE;
         d->st.rejected++;
         log_err("%s: alert %s rejected by the partner (%s); kept in %s (%" PRIu64
-                " rejected so far)", d->tag, rec->sr->id, why, d->rejected_path,
-                d->st.rejected);
+                " rejected so far)",
+                d->tag, rec->sr->id, why, d->rejected_path, d->st.rejected);
         ok = 1;
     } else {
         /* DELIVER_RETRY, or a rejected record we could not keep: send it again later */
@@ -1056,8 +1063,8 @@ deliver_submit(struct deliver *d, const char *alert_id, const void *bytes, size_
                                          : "alert id empty or longer than 1024 bytes";
         if (deliver_reject_write(d, shown, id_len, bytes, len, why) == 0) {
             d->st.rejected++;
-            log_err("%s: alert %s (%zu bytes) cannot be spooled (%s); kept in %s", d->tag,
-                    shown, len, why, d->rejected_path);
+            log_err("%s: alert %s (%zu bytes) cannot be spooled (%s); kept in %s", d->tag, shown,
+                    len, why, d->rejected_path);
             return 0;
         }
     }

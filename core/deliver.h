@@ -41,18 +41,18 @@ struct deliver_conf {
 
 /* Counters of one partner (deliver_get_stats()). */
 struct deliver_stats {
-    uint64_t submitted;     /* records deliver_submit() accepted */
-    uint64_t refused;       /* deliver_submit() calls that returned an error */
-    uint64_t delivered;     /* records the partner confirmed (what that means: per transport) */
-    uint64_t failed;        /* send attempts that failed transiently (record sent again) */
-    uint64_t retries;       /* backoff rounds: failed attempts after which delivery waited */
-    uint64_t rejected;      /* records refused permanently, moved to the rejected file */
-    uint64_t dropped;       /* records removed undelivered by spool.policy drop_oldest */
-    uint64_t recovered;     /* records found in the spool at start (spooled by an earlier run) */
+    uint64_t submitted; /* records deliver_submit() accepted */
+    uint64_t refused;   /* deliver_submit() calls that returned an error */
+    uint64_t delivered; /* records the partner confirmed (what that means: per transport) */
+    uint64_t failed;    /* send attempts that failed transiently (record sent again) */
+    uint64_t retries;   /* backoff rounds: failed attempts after which delivery waited */
+    uint64_t rejected;  /* records refused permanently, moved to the rejected file */
+    uint64_t dropped;   /* records removed undelivered by spool.policy drop_oldest */
+    uint64_t recovered; /* records found in the spool at start (spooled by an earlier run) */
     uint64_t redelivered_after_restart; /* delivered records that were recovered: these may
                                            duplicate what the earlier run delivered */
-    uint64_t corrupt;       /* corrupt or truncated spool regions skipped (logged) */
-    uint64_t spool_bytes;   /* size of the spool's segment files */
+    uint64_t corrupt;                   /* corrupt or truncated spool regions skipped (logged) */
+    uint64_t spool_bytes;               /* size of the spool's segment files */
     uint64_t spool_records; /* records spooled, not yet delivered, rejected or dropped */
     uint64_t in_flight;     /* records handed to the transport, not yet confirmed */
     int up;                 /* 0 while the partner is failing (between failure and recovery) */

@@ -72,15 +72,15 @@ struct spool {
     int *unsynced;     /* fds of closed segments, fsynced and closed by the next sync */
     size_t nunsynced;
     size_t unsynced_cap;
-    int dirty;         /* appended since the last sync */
-    int dir_dirty;     /* files created or deleted since the last sync */
+    int dirty;     /* appended since the last sync */
+    int dir_dirty; /* files created or deleted since the last sync */
 
     /* reader */
     uint64_t rseq; /* segment being read (or the next one to exist) */
     uint64_t roff; /* next offset in it; 0: header not checked yet */
     int rfd;
     uint64_t rfd_seq;
-    char *rbuf;        /* holds [rbuf_off, rbuf_off + rbuf_len) of segment rfd_seq */
+    char *rbuf; /* holds [rbuf_off, rbuf_off + rbuf_len) of segment rfd_seq */
     size_t rbuf_cap;
     uint64_t rbuf_off;
     size_t rbuf_len;
@@ -104,8 +104,8 @@ struct spool_sync {
     uint64_t cur_seg;
     uint64_t cur_off;
     int dir_sync;
-    int err;           /* errno of the first failure */
-    const char *what;  /* the call that failed */
+    int err;          /* errno of the first failure */
+    const char *what; /* the call that failed */
 };
 
 /* CRC-32C, slicing by 8 (about 1-2 GB/s; spool records are alerts, not events). */
@@ -145,8 +145,8 @@ spool_crc32c(uint32_t crc, const void *data, size_t len)
                              (uint32_t)p[3] << 24);
         crc = spool_crc_table[7][lo & 0xff] ^ spool_crc_table[6][(lo >> 8) & 0xff] ^
               spool_crc_table[5][(lo >> 16) & 0xff] ^ spool_crc_table[4][lo >> 24] ^
-              spool_crc_table[3][p[4]] ^ spool_crc_table[2][p[5]] ^
-              spool_crc_table[1][p[6]] ^ spool_crc_table[0][p[7]];
+              spool_crc_table[3][p[4]] ^ spool_crc_table[2][p[5]] ^ spool_crc_table[1][p[6]] ^
+              spool_crc_table[0][p[7]];
         p += 8;
         len -= 8;
     }
@@ -430,7 +430,8 @@ spool_corrupt(struct spool *sp, uint64_t seq, uint64_t off, uint64_t next, int c
         sp->st.corrupt++;
         sp->st.corrupt_bytes += next - off;
         log_err("%s: spool segment %" PRIu64 ": corrupt or truncated record at offset %" PRIu64
-                ", skipped %" PRIu64 " bytes", sp->tag, seq, off, next - off);
+                ", skipped %" PRIu64 " bytes",
+                sp->tag, seq, off, next - off);
     }
 }
 
@@ -506,8 +507,8 @@ spool_drop_oldest(struct spool *sp)
         /* loud, but at most one line per SPOOL_DROP_LOG_S */
         log_err("%s: spool full (spool.max_bytes %" PRIu64 "): dropped %" PRIu64
                 " undelivered records, oldest first (policy drop_oldest; %" PRIu64
-                " dropped since start)", sp->tag, sp->max_bytes, sp->drop_unlogged,
-                sp->st.dropped);
+                " dropped since start)",
+                sp->tag, sp->max_bytes, sp->drop_unlogged, sp->st.dropped);
         sp->drop_unlogged = 0;
         sp->drop_logged_at = now.tv_sec > 0 ? now.tv_sec : 1;
     }
@@ -571,7 +572,8 @@ spool_writev_all(struct spool *sp, struct iovec *iov, int iovcnt, uint64_t size)
             }
             if (ftruncate(sp->wfd, (off_t)size) != 0) {
                 log_err("%s: ftruncate() of spool segment failed: %s (a torn record is "
-                        "left; the reader will skip it)", sp->tag, strerror(errno));
+                        "left; the reader will skip it)",
+                        sp->tag, strerror(errno));
             }
             return r;
         }
@@ -806,7 +808,8 @@ spool_cursor_load(struct spool *sp, uint64_t *seg, uint64_t *off)
     if (n != SPOOL_CUR_SIZE || memcmp(b, SPOOL_CUR_MAGIC, 8) != 0 ||
         spool_crc32c(0, b, 24) != spool_get32(b + 24)) {
         log_err("%s: \"%s/cursor\" is invalid; delivering from the oldest record (partners "
-                "may receive duplicates)", sp->tag, sp->dir);
+                "may receive duplicates)",
+                sp->tag, sp->dir);
         return -1;
     }
     *seg = spool_get64(b + 8);
@@ -924,8 +927,7 @@ spool_recover(struct spool *sp, char *err, size_t errlen)
             continue;
         }
         if (fstatat(sp->dirfd, name, &stb, 0) != 0) {
-            snprintf(err, errlen, "stat(\"%s/%s\") failed: %s", sp->dir, name,
-                     strerror(errno));
+            snprintf(err, errlen, "stat(\"%s/%s\") failed: %s", sp->dir, name, strerror(errno));
             goto out;
         }
         s = spool_seg_push(sp, seqs[i]);
@@ -951,8 +953,8 @@ spool_recover(struct spool *sp, char *err, size_t errlen)
     }
     if (sp->st.recovered > 0) {
         log_notice("%s: %" PRIu64 " undelivered records in the spool from an earlier run "
-                   "(%zu segments); delivering them first", sp->tag, sp->st.recovered,
-                   sp->nsegs);
+                   "(%zu segments); delivering them first",
+                   sp->tag, sp->st.recovered, sp->nsegs);
     }
     r = 0;
 out:
@@ -978,8 +980,8 @@ spool_open(const struct spool_conf *sc, struct spool **out, char *err, size_t er
     if (sp->segment_bytes > sp->max_bytes / 4) {
         sp->segment_bytes = sp->max_bytes / 4; /* so that a full spool has sealed segments */
     }
-    sp->max_record = sc->max_record < SPOOL_FORMAT_MAX_DATA ? sc->max_record
-                                                            : SPOOL_FORMAT_MAX_DATA;
+    sp->max_record =
+        sc->max_record < SPOOL_FORMAT_MAX_DATA ? sc->max_record : SPOOL_FORMAT_MAX_DATA;
     sp->policy = sc->policy;
     sp->sync_each = sc->sync_each;
     sp->dirfd = sp->lockfd = sp->wfd = sp->rfd = -1;
@@ -1022,8 +1024,7 @@ spool_sync_prepare(struct spool *sp)
     struct spool_sync *job;
 
     assert(!sp->sync_busy);
-    if (!(sp->dirty && sp->wfd >= 0) && sp->nunsynced == 0 && !sp->cur_dirty &&
-        !sp->dir_dirty) {
+    if (!(sp->dirty && sp->wfd >= 0) && sp->nunsynced == 0 && !sp->cur_dirty && !sp->dir_dirty) {
         return NULL;
     }
     job = xcalloc(1, sizeof(*job));
@@ -1081,8 +1082,7 @@ spool_sync_run(struct spool_sync *job)
         return;
     }
     if (job->write_cursor) {
-        int fd = openat(job->dirfd, "cursor.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                        0600);
+        int fd = openat(job->dirfd, "cursor.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         memcpy(b, SPOOL_CUR_MAGIC, 8);
         spool_put64(b + 8, job->cur_seg);
         spool_put64(b + 16, job->cur_off);
@@ -1122,8 +1122,8 @@ spool_sync_finish(struct spool *sp, struct spool_sync *job)
     if (job->err != 0) {
         r = -job->err;
         log_err("%s: %s failed in spool \"%s\": %s (alerts spooled since the last successful "
-                "sync may not survive a power loss)", sp->tag, job->what, sp->dir,
-                strerror(job->err));
+                "sync may not survive a power loss)",
+                sp->tag, job->what, sp->dir, strerror(job->err));
     }
     if (job->write_cursor < 0) {
         sp->cur_dirty = 1; /* try again next time */
@@ -1154,7 +1154,8 @@ spool_close(struct spool *sp)
     assert(!sp->sync_busy);
     if (sp->drop_unlogged > 0) {
         log_err("%s: spool full: dropped %" PRIu64 " more undelivered records (%" PRIu64
-                " since start)", sp->tag, sp->drop_unlogged, sp->st.dropped);
+                " since start)",
+                sp->tag, sp->drop_unlogged, sp->st.dropped);
     }
     if (sp->dirfd >= 0 && sp->lockfd >= 0) {
         spool_seal(sp);

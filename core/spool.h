@@ -22,10 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SPOOL_MAX_ID 1024                   /* bytes of an alert id */
-#define SPOOL_FORMAT_MAX_DATA (64u << 20)   /* larger lengths are corruption */
-#define SPOOL_SEG_HEADER 16                 /* "KZSPOOL1" + u64 LE segment number */
-#define SPOOL_REC_HEADER 12                 /* u32 len, u16 id_len, u16 magic, u32 crc32c */
+#define SPOOL_MAX_ID 1024                 /* bytes of an alert id */
+#define SPOOL_FORMAT_MAX_DATA (64u << 20) /* larger lengths are corruption */
+#define SPOOL_SEG_HEADER 16               /* "KZSPOOL1" + u64 LE segment number */
+#define SPOOL_REC_HEADER 12               /* u32 len, u16 id_len, u16 magic, u32 crc32c */
 
 enum spool_policy {
     SPOOL_BLOCK,       /* full: spool_append() returns -EAGAIN */
@@ -39,26 +39,26 @@ struct spool_conf {
     uint64_t segment_bytes; /* a segment is closed once it would grow past this */
     uint32_t max_record;    /* bytes of one record's data, <= SPOOL_FORMAT_MAX_DATA */
     enum spool_policy policy;
-    int sync_each;          /* fdatasync after every append (slow; fsync_interval 0) */
+    int sync_each; /* fdatasync after every append (slow; fsync_interval 0) */
 };
 
 struct spool;
 
 /* One record handed out by spool_read(). */
 struct spool_rec {
-    uint64_t seg;   /* segment number */
-    uint64_t off;   /* offset of the record in it */
-    uint64_t end;   /* offset after it */
-    int recovered;  /* spooled by an earlier process */
+    uint64_t seg;  /* segment number */
+    uint64_t off;  /* offset of the record in it */
+    uint64_t end;  /* offset after it */
+    int recovered; /* spooled by an earlier process */
     size_t id_len;
     size_t len;
-    char *id;       /* NUL-terminated, points into the same allocation as the struct */
-    char *data;     /* NUL-terminated (not counted in len), same allocation */
+    char *id;   /* NUL-terminated, points into the same allocation as the struct */
+    char *data; /* NUL-terminated (not counted in len), same allocation */
 };
 
 struct spool_stats {
-    uint64_t bytes;     /* size of the segment files */
-    uint64_t records;   /* appended or recovered, not yet acknowledged or dropped */
+    uint64_t bytes;   /* size of the segment files */
+    uint64_t records; /* appended or recovered, not yet acknowledged or dropped */
     uint64_t segments;
     uint64_t recovered; /* records found after the cursor by spool_open() */
     uint64_t dropped;   /* unread records deleted by SPOOL_DROP_OLDEST */

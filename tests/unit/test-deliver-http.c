@@ -48,8 +48,8 @@ check_ids(int expected, const char *what)
 
     dt_ids_check(dt_sink_cmd(&sink, "ids"), "h-", expected, &ids);
     ok(ids.unique == expected && ids.dups == 0 && ids.order && ids.unknown == 0,
-       "%s: %d records arrived once each, in order (got %d, %d dups, %d missing)", what,
-       expected, ids.n, ids.dups, ids.missing);
+       "%s: %d records arrived once each, in order (got %d, %d dups, %d missing)", what, expected,
+       ids.n, ids.dups, ids.missing);
 }
 
 static struct deliver *
@@ -97,7 +97,8 @@ test_basic(void)
     check_ids(50, "basic");
     last = dt_sink_cmd(&sink, "last");
     ok(strstr(last, "\"authorization\": \"Bearer s3cret\"") != NULL &&
-       strstr(last, "\"x-tenant\": \"blue\"") != NULL, "headers from headers_file sent");
+           strstr(last, "\"x-tenant\": \"blue\"") != NULL,
+       "headers from headers_file sent");
     ok(strstr(last, "\"content-type\": \"application/json\"") != NULL, "content type");
     ok(strstr(last, "\"x-kizuna-alert-id\": \"h-000049\"") != NULL, "alert id header");
     ok(strstr(last, "\"body\": \"{\\\"alert\\\":\\\"h-000049\\\",\\\"n\\\":49}\\n\"") != NULL,
@@ -164,8 +165,8 @@ test_reject(void)
     f = fopen(dt_path("state/spool/rejecting/rejected"), "r");
     ok(f != NULL && getdelim(&text, &cap, '\0', f) > 0, "rejected file written");
     ok(text != NULL && strstr(text, "\"alert_id\":\"h-000001\"") != NULL &&
-       strstr(text, "HTTP 422") != NULL &&
-       strstr(text, "\"data\":\"{\\\"alert\\\":\\\"h-000001\\\",\\\"n\\\":1}\\n\"") != NULL,
+           strstr(text, "HTTP 422") != NULL &&
+           strstr(text, "\"data\":\"{\\\"alert\\\":\\\"h-000001\\\",\\\"n\\\":1}\\n\"") != NULL,
        "it holds the record, its id and the reason");
     free(text);
     if (f != NULL) {
@@ -329,7 +330,7 @@ test_taxii(void)
     ok(dt_run_until(&loop, dt_delivered_at_least, &w, 5000), "TAXII envelope delivered");
     last = dt_sink_cmd(&sink, "last");
     ok(strstr(last, "\"content-type\": \"application/taxii+json;version=2.1\"") != NULL &&
-       strstr(last, "\"accept\": \"application/taxii+json;version=2.1\"") != NULL,
+           strstr(last, "\"accept\": \"application/taxii+json;version=2.1\"") != NULL,
        "TAXII media types");
     ok(strstr(last, "\"body\": \"{\\\"objects\\\":[{\\\"type\\\":\\\"indicator\\\",\\\"id\\\":"
                     "\\\"indicator--a\\\",\\\"name\\\":\\\"x]}\\\\\\\"\\\"}]}\"") != NULL,
@@ -383,7 +384,8 @@ test_independent(void)
     dt_sink_cmd(&sink, "default hang");
     stuck = dt_deliver_new(&loop, "stuck", dt_path("state"),
                            dt_yaml("type: http\nurl: %s\ntimeout: 30s\ndrain_timeout: 10ms\n"
-                                   "spool: {max_bytes: 64KiB, segment_bytes: 4KiB}\n", url));
+                                   "spool: {max_bytes: 64KiB, segment_bytes: 4KiB}\n",
+                                   url));
     fine = dt_deliver_new(&loop, "fine", dt_path("state"),
                           dt_yaml("type: file\npath: %s\n", dt_path("fine.log")));
     if (!ok(stuck != NULL && fine != NULL, "two partners")) {
@@ -442,8 +444,7 @@ test_config(void)
     fclose(f);
     chmod(hf, 0600);
     check_error(y, "line 1: expected \"Name: value\"", "malformed headers_file");
-    check_error("type: http\nurl: ftp://x/\n", "deliver.url: must start with http",
-                "non-http url");
+    check_error("type: http\nurl: ftp://x/\n", "deliver.url: must start with http", "non-http url");
     check_error("type: http\nurl: http://x/\nmax_in_flight: 4\n",
                 "deliver.max_in_flight: at most 1 for http", "http keeps order");
     check_error("type: http\nurl: http://x/\ntls_verify: perhaps\n",

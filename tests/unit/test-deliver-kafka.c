@@ -185,8 +185,9 @@ test_timeouts(void)
     struct deliver *d;
     struct dt_wait w;
 
-    d = new_kafka("ktimeout", "t3", "kafka: {linger.ms: 1, message.timeout.ms: 300, "
-                                    "reconnect.backoff.max.ms: 100}\n");
+    d = new_kafka("ktimeout", "t3",
+                  "kafka: {linger.ms: 1, message.timeout.ms: 300, "
+                  "reconnect.backoff.max.ms: 100}\n");
     w.d = d;
     w.n = 10;
     submit_range(d, 0, 10);
@@ -196,8 +197,8 @@ test_timeouts(void)
     dt_run_for(&loop, 1500);
     deliver_get_stats(d, &st);
     ok(st.failed >= 190 && st.retries >= 1 && !st.up,
-       "reports time out: failed %llu, retries %llu, partner down",
-       (unsigned long long)st.failed, (unsigned long long)st.retries);
+       "reports time out: failed %llu, retries %llu, partner down", (unsigned long long)st.failed,
+       (unsigned long long)st.retries);
     rd_kafka_mock_broker_set_up(mc, 1);
     w.n = 200;
     ok(dt_run_until(&loop, dt_delivered_at_least, &w, 30000), "all 200 after the broker is up");

@@ -53,8 +53,8 @@ free_port(void)
 static redisContext *
 srv_connect(struct redis_srv *s)
 {
-    redisContext *c = s->sock[0] != '\0' ? redisConnectUnix(s->sock)
-                                         : redisConnect("127.0.0.1", s->port);
+    redisContext *c =
+        s->sock[0] != '\0' ? redisConnectUnix(s->sock) : redisConnect("127.0.0.1", s->port);
     redisReply *r;
 
     if (c == NULL || c->err != 0) {
@@ -227,7 +227,8 @@ test_restart(void)
     }
     d = dt_deliver_new(&loop, "rstream", dt_path("state"),
                        dt_yaml("type: redis\nurl: redis://127.0.0.1:%d/0\nstream: alerts\n"
-                               "timeout: 1s\nretry: {initial: 20ms, max: 100ms}\n", s.port));
+                               "timeout: 1s\nretry: {initial: 20ms, max: 100ms}\n",
+                               s.port));
     ok(d != NULL, "redis transport starts");
     if (d == NULL) {
         srv_stop(&s);
@@ -264,7 +265,8 @@ test_restart(void)
     /* MAXLEN ~ trims */
     d = dt_deliver_new(&loop, "rtrim", dt_path("state"),
                        dt_yaml("type: redis\nurl: redis://127.0.0.1:%d\nstream: trimmed\n"
-                               "maxlen: 100\n", s.port));
+                               "maxlen: 100\n",
+                               s.port));
     submit_range(d, 0, 2000);
     w.d = d;
     w.n = 2000;
@@ -303,7 +305,8 @@ test_auth_unix(void)
     chmod(badf, 0600);
     d = dt_deliver_new(&loop, "rauth", dt_path("state"),
                        dt_yaml("type: redis\nurl: unix:%s\nstream: s\npassword_file: %s\n"
-                               "db: 2\n", s.sock, pwf));
+                               "db: 2\n",
+                               s.sock, pwf));
     submit_range(d, 0, 50);
     w.d = d;
     w.n = 50;

@@ -27,7 +27,8 @@ submit_range(struct deliver *d, int from, int to)
            message has an embedded newline (octet counting carries it). */
         snprintf(data, sizeof(data),
                  "<132>1 2026-11-27T01:02:03.000004Z sensor kizuna - alert - rule%s"
-                 "matched s-%06d\n", i % 10 == 0 ? "\n" : " ", i);
+                 "matched s-%06d\n",
+                 i % 10 == 0 ? "\n" : " ", i);
         r = deliver_submit(d, id, data, strlen(data));
         if (r != 0) {
             return r;
@@ -46,8 +47,7 @@ check_sink(struct dt_sink *s, int n, int max_dups, const char *what)
     dt_sink_cmd(s, "%s", cmd);
     dt_ids_check(dt_sink_cmd(s, "ids"), "s-", n, &ids);
     ok(ids.unique == n && ids.missing == 0 && ids.unknown == 0 && ids.order,
-       "%s: %d messages arrived, in order (%d received, %d missing)", what, n, ids.n,
-       ids.missing);
+       "%s: %d messages arrived, in order (%d received, %d missing)", what, n, ids.n, ids.missing);
     ok(ids.dups <= max_dups, "%s: duplicates %d <= %d", what, ids.dups, max_dups);
 }
 
@@ -66,7 +66,8 @@ test_tcp(void)
     }
     d = dt_deliver_new(&loop, "syslogtcp", dt_path("state"),
                        dt_yaml("type: syslog\naddress: tcp://127.0.0.1:%d\ntimeout: 1s\n"
-                               "retry: {initial: 10ms, max: 50ms}\n", s.port));
+                               "retry: {initial: 10ms, max: 50ms}\n",
+                               s.port));
     ok(d != NULL, "syslog tcp transport starts");
     if (d == NULL) {
         dt_sink_stop(&s);
@@ -125,9 +126,9 @@ test_udp(void)
         tap_skip(1, "no sink");
         return;
     }
-    d = dt_deliver_new(&loop, "syslogudp", dt_path("state"),
-                       dt_yaml("type: syslog\naddress: udp://127.0.0.1:%d\nmax_message: 200\n",
-                               s.port));
+    d = dt_deliver_new(
+        &loop, "syslogudp", dt_path("state"),
+        dt_yaml("type: syslog\naddress: udp://127.0.0.1:%d\nmax_message: 200\n", s.port));
     ok(d != NULL, "syslog udp transport starts");
     if (d == NULL) {
         dt_sink_stop(&s);

@@ -47,8 +47,8 @@ int dt_delivered_at_least(void *arg);
 /* One tests/partner-sink.py process. */
 struct dt_sink {
     pid_t pid;
-    FILE *cmd;  /* its stdin */
-    FILE *out;  /* its stdout */
+    FILE *cmd; /* its stdin */
+    FILE *out; /* its stdout */
     int port;
 };
 /* Start the sink in mode ("http", "tcp", "udp") with extra args; 0 or -1 (skip the tests). */

@@ -158,8 +158,7 @@ test_stop_drains(void)
     struct dt_ids ids;
     char *list;
 
-    d = dt_deliver_new(&loop, "drain", dt_path("state"),
-                       dt_yaml("type: file\npath: %s\n", out));
+    d = dt_deliver_new(&loop, "drain", dt_path("state"), dt_yaml("type: file\npath: %s\n", out));
     submit_range(d, 0, 500);
     ok(dt_deliver_stop(&loop, d, 10000), "stop right after submitting");
     list = file_ids(out);
@@ -250,9 +249,9 @@ test_too_large(void)
     size_t cap = 0;
     FILE *f;
 
-    d = dt_deliver_new(&loop, "toolarge", dt_path("state"),
-                       dt_yaml("type: file\npath: %s\nspool: {max_record: 1KiB}\n",
-                               dt_path("toolarge.log")));
+    d = dt_deliver_new(
+        &loop, "toolarge", dt_path("state"),
+        dt_yaml("type: file\npath: %s\nspool: {max_record: 1KiB}\n", dt_path("toolarge.log")));
     memset(big, 'b', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     is_int(deliver_submit(d, "t-big", big, strlen(big)), 0,
@@ -265,7 +264,7 @@ test_too_large(void)
     ok(st.rejected == 1 && st.refused == 0 && st.submitted == 1, "counted as rejected");
     f = fopen(dt_path("state/spool/toolarge/rejected"), "r");
     ok(f != NULL && getdelim(&text, &cap, '\0', f) > 0 && strstr(text, "\"alert_id\":\"t-big\"") &&
-       strstr(text, "larger than spool.max_record") && strstr(text, "bbbbbbbbbb"),
+           strstr(text, "larger than spool.max_record") && strstr(text, "bbbbbbbbbb"),
        "it is kept in the rejected file with the reason");
     free(text);
     if (f != NULL) {
@@ -332,7 +331,8 @@ test_drop_oldest_and_free(void)
     list = file_ids(dt_path("dropper.log"));
     dt_ids_check(list, "t-", 3000, &ids);
     ok(ids.order && ids.dups == 0 && (uint64_t)ids.unique == st.recovered &&
-       strstr(list, "t-002999 ") != NULL, "in order, each once, ending with the newest");
+           strstr(list, "t-002999 ") != NULL,
+       "in order, each once, ending with the newest");
     free(list);
     deliver_stop(d, stopped_cb, &stopped);
     ok(dt_run_until(&loop, flag_set, &stopped, 5000), "stop");

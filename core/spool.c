@@ -712,6 +712,20 @@ spool_read(struct spool *sp, struct spool_rec **out)
             continue;
         }
         r = spool_reader_open(sp, s->seq);
+        if (r == -ENOENT) {
+            /* removed behind our back: what it held is gone, say so and go on */
+            log_err("%s: spool segment %" PRIu64 " disappeared from %s; %" PRIu64
+                    " records in it are lost",
+                    sp->tag, s->seq, sp->dir, s->nrec - s->nread);
+            sp->st.corrupt++;
+            sp->st.records -= s->nrec - s->nread;
+            s->nrec = s->nread;
+            s->bad = 1;
+            if (spool_wseg(sp) == s) {
+                spool_seal(sp); /* appends go to a new file */
+            }
+            continue;
+        }
         if (r != 0) {
             log_err("%s: open() of spool segment %" PRIu64 " failed: %s", sp->tag, s->seq,
                     strerror(-r));

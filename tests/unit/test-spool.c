@@ -332,6 +332,33 @@ test_rotation(void)
 }
 
 static void
+test_segment_vanished(void)
+{
+    char *dir = new_dir(), path[1024];
+    struct spool *sp = open_spool(dir, 1 << 20, 4096, SPOOL_BLOCK);
+    struct spool_rec *rec;
+    struct spool_stats st;
+    int n = 0, first = -1;
+
+    append_n(sp, 0, 30, 500); /* 7 records of 521 bytes per 4 KiB segment */
+    snprintf(path, sizeof(path), "%s/%020d.seg", dir, 1);
+    ok(unlink(path) == 0, "someone deletes the oldest segment file");
+    while (spool_read(sp, &rec) == 1) {
+        if (first < 0) {
+            first = atoi(rec->id + 3);
+        }
+        n++;
+        spool_ack(sp, rec);
+        free(rec);
+    }
+    spool_get_stats(sp, &st);
+    ok(n == 23 && first == 7, "the reader skips it and reads the rest (%d from %d)", n, first);
+    ok(st.corrupt == 1 && st.records == 0, "counted, and the pending count stays right");
+    is_int(append_n(sp, 30, 1, 10), 0, "appending goes on");
+    spool_close(sp);
+}
+
+static void
 test_full_block(void)
 {
     char *dir = new_dir();
@@ -517,6 +544,7 @@ main(void)
     test_corrupt_crc();
     test_kill9();
     test_rotation();
+    test_segment_vanished();
     test_full_block();
     test_full_drop();
     test_efbig();

@@ -79,8 +79,8 @@ out:
 }
 
 int
-kafka_embedded_add_topics(struct kafka_embedded *ke, const char *const *topics,
-                          size_t ntopics, int partitions, char *err, size_t errlen)
+kafka_embedded_add_topics(struct kafka_embedded *ke, const char *const *topics, size_t ntopics,
+                          int partitions, char *err, size_t errlen)
 {
     rd_kafka_resp_err_t e;
 
@@ -93,8 +93,8 @@ kafka_embedded_add_topics(struct kafka_embedded *ke, const char *const *topics,
         }
         e = rd_kafka_mock_topic_create(ke->mc, topics[i], partitions, 1);
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-            snprintf(err, errlen, "embedded Kafka: creating topic \"%s\" failed: %s",
-                     topics[i], rd_kafka_err2str(e));
+            snprintf(err, errlen, "embedded Kafka: creating topic \"%s\" failed: %s", topics[i],
+                     rd_kafka_err2str(e));
             return -1;
         }
     }

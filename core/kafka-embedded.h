@@ -27,8 +27,8 @@ int kafka_embedded_start(const char *const *topics, size_t ntopics, int partitio
  * Create more topics (already existing ones are left as they are). Returns 0 or -1 with a
  * message in err.
  */
-int kafka_embedded_add_topics(struct kafka_embedded *ke, const char *const *topics,
-                              size_t ntopics, int partitions, char *err, size_t errlen);
+int kafka_embedded_add_topics(struct kafka_embedded *ke, const char *const *topics, size_t ntopics,
+                              int partitions, char *err, size_t errlen);
 
 /* "127.0.0.1:PORT"; owned by ke, valid until kafka_embedded_stop(). */
 const char *kafka_embedded_bootstrap(const struct kafka_embedded *ke);

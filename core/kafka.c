@@ -36,20 +36,20 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define KAFKA_BATCH 1000           /* records per loop iteration */
-#define KAFKA_KEEPALIVE_MS 1000    /* poll at least this often */
-#define KAFKA_STOP_CHECK_MS 50     /* while stopping: check whether the consumer closed */
-#define KAFKA_BUCKETS 256          /* partition hash table */
+#define KAFKA_BATCH 1000        /* records per loop iteration */
+#define KAFKA_KEEPALIVE_MS 1000 /* poll at least this often */
+#define KAFKA_STOP_CHECK_MS 50  /* while stopping: check whether the consumer closed */
+#define KAFKA_BUCKETS 256       /* partition hash table */
 #define KAFKA_DEFAULT_COMMIT_MS 1000
 #define KAFKA_DEFAULT_MAX_PENDING 10000
 #define KAFKA_DEFAULT_STOP_TIMEOUT_MS 30000
-#define KAFKA_NHANDLES 4           /* poll, idle, timer, stop_timer */
+#define KAFKA_NHANDLES 4 /* poll, idle, timer, stop_timer */
 
 enum kafka_state {
-    KAFKA_NEW,        /* built, not started */
+    KAFKA_NEW, /* built, not started */
     KAFKA_RUNNING,
-    KAFKA_STOP_DRAIN, /* waiting for PENDING records to be acknowledged */
-    KAFKA_STOP_CLOSE, /* final commit and leaving the group */
+    KAFKA_STOP_DRAIN,   /* waiting for PENDING records to be acknowledged */
+    KAFKA_STOP_CLOSE,   /* final commit and leaving the group */
     KAFKA_STOP_HANDLES, /* closing the loop handles, then done() */
     KAFKA_STOPPED,
 };
@@ -78,18 +78,18 @@ struct kafka_slot {
 
 /* One topic partition this input has seen; kept until kafka_input_free(). */
 struct kafka_part {
-    struct kafka_part *hnext;   /* hash chain */
-    struct kafka_part *bnext;   /* blocked list, in the order partitions were blocked */
-    const char *topic;          /* event_source.name of its records (interned) */
+    struct kafka_part *hnext; /* hash chain */
+    struct kafka_part *bnext; /* blocked list, in the order partitions were blocked */
+    const char *topic;        /* event_source.name of its records (interned) */
     int32_t partition;
-    rd_kafka_topic_t *rkt;      /* for rd_kafka_offset_store() */
+    rd_kafka_topic_t *rkt; /* for rd_kafka_offset_store() */
     int assigned;
-    int64_t next_offset;        /* offset after the last record accepted, -1 none yet */
-    int64_t stored;             /* next offset stored for commit, -1 none */
-    struct kafka_slot *ring;    /* completion ring: records handed out, in offset order */
+    int64_t next_offset;     /* offset after the last record accepted, -1 none yet */
+    int64_t stored;          /* next offset stored for commit, -1 none */
+    struct kafka_slot *ring; /* completion ring: records handed out, in offset order */
     uint32_t ring_cap, ring_head, ring_len;
-    uint32_t npending;          /* slots not done */
-    rd_kafka_message_t *held;   /* refused record, offered again later */
+    uint32_t npending;        /* slots not done */
+    rd_kafka_message_t *held; /* refused record, offered again later */
     enum kafka_block blocked;
 };
 
@@ -105,31 +105,31 @@ struct kafka_input {
     uint32_t input_index;
     uint32_t max_pending;
     int64_t stop_timeout_ms;
-    int uses_shared;            /* holds a reference on the shared embedded cluster */
+    int uses_shared; /* holds a reference on the shared embedded cluster */
 
     rd_kafka_t *rk;
-    rd_kafka_queue_t *q;        /* consumer queue (main queue forwarded into it) */
-    int fds[2];                 /* io event pipe */
+    rd_kafka_queue_t *q; /* consumer queue (main queue forwarded into it) */
+    int fds[2];          /* io event pipe */
     uv_poll_t poll;
     uv_idle_t idle;
-    uv_timer_t timer;           /* keep-alive, then stop checks */
-    uv_timer_t stop_timer;      /* stop deadline */
+    uv_timer_t timer;      /* keep-alive, then stop checks */
+    uv_timer_t stop_timer; /* stop deadline */
     int handles_open;
-    int free_on_close;          /* kafka_input_free() ran while handles were open */
+    int free_on_close; /* kafka_input_free() ran while handles were open */
 
     enum kafka_state state;
     int started;
-    int closed;                 /* rd_kafka_consumer_closed() */
+    int closed; /* rd_kafka_consumer_closed() */
     int resume_wanted;
     int retry_full;
     int stop_expired;
     void (*done)(void *arg);
     void *done_arg;
 
-    char **names;               /* interned topic names: one pointer per topic */
+    char **names; /* interned topic names: one pointer per topic */
     size_t nnames;
     struct kafka_part *buckets[KAFKA_BUCKETS];
-    struct kafka_part *last;    /* lookup cache */
+    struct kafka_part *last; /* lookup cache */
     struct kafka_part *blocked_head;
     uint64_t pending_total;
 
@@ -220,8 +220,7 @@ static void
 kafka_input_part_flow(struct kafka_input *ki, struct kafka_part *p, int pause, int64_t seek_to)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(l, p->topic,
-                                                                       p->partition);
+    rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
     rd_kafka_resp_err_t e;
     rd_kafka_error_t *error;
 
@@ -232,9 +231,9 @@ kafka_input_part_flow(struct kafka_input *ki, struct kafka_part *p, int pause, i
             tp->offset = seek_to;
             error = rd_kafka_seek_partitions(ki->rk, l, 0);
             if (error != NULL) {
-                log_write(LOG_LVL_WARNING, ki->tag, "rd_kafka_seek_partitions(%s[%" PRId32
-                          "]@%" PRId64 ") failed: %s", p->topic, p->partition, seek_to,
-                          rd_kafka_error_string(error));
+                log_write(LOG_LVL_WARNING, ki->tag,
+                          "rd_kafka_seek_partitions(%s[%" PRId32 "]@%" PRId64 ") failed: %s",
+                          p->topic, p->partition, seek_to, rd_kafka_error_string(error));
                 rd_kafka_error_destroy(error);
             }
             tp->offset = RD_KAFKA_OFFSET_INVALID;
@@ -322,8 +321,8 @@ kafka_input_advance(struct kafka_input *ki, struct kafka_part *p)
     }
     e = rd_kafka_offset_store(p->rkt, p->partition, last);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_debug("[%s] rd_kafka_offset_store(%s[%" PRId32 "]@%" PRId64 ") failed: %s",
-                  ki->tag, p->topic, p->partition, last + 1, rd_kafka_err2str(e));
+        log_debug("[%s] rd_kafka_offset_store(%s[%" PRId32 "]@%" PRId64 ") failed: %s", ki->tag,
+                  p->topic, p->partition, last + 1, rd_kafka_err2str(e));
         return;
     }
     p->stored = last + 1;
@@ -611,12 +610,16 @@ kafka_input_commit_result(struct kafka_input *ki, rd_kafka_resp_err_t err,
         ki->stats.errors++;
         if (strcmp(what, "periodic") != 0) {
             /* the last chance for these offsets: the next reader starts at the last commit */
-            log_write(LOG_LVL_WARNING, ki->tag, "%s offset commit failed: %s (records since "
-                      "the last commit will be read again)", what, rd_kafka_err2str(err));
+            log_write(LOG_LVL_WARNING, ki->tag,
+                      "%s offset commit failed: %s (records since "
+                      "the last commit will be read again)",
+                      what, rd_kafka_err2str(err));
         } else if (!ki->commit_failing) {
             ki->commit_failing = 1;
-            log_write(LOG_LVL_WARNING, ki->tag, "offset commit failed: %s (retried with the "
-                      "next commit)", rd_kafka_err2str(err));
+            log_write(LOG_LVL_WARNING, ki->tag,
+                      "offset commit failed: %s (retried with the "
+                      "next commit)",
+                      rd_kafka_err2str(err));
         }
         return;
     }
@@ -684,8 +687,8 @@ kafka_input_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         log_write(LOG_LVL_INFO, ki->tag, "assigned %d partition(s): %s", parts->cnt, desc);
         for (int i = 0; i < parts->cnt; i++) {
-            struct kafka_part *p = kafka_input_part_get(ki, parts->elems[i].topic,
-                                                        parts->elems[i].partition);
+            struct kafka_part *p =
+                kafka_input_part_get(ki, parts->elems[i].topic, parts->elems[i].partition);
             kafka_input_part_reset(ki, p, 1);
         }
         if (ki->conn != KAFKA_CONN_UP) {
@@ -703,17 +706,16 @@ kafka_input_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         int lost = rd_kafka_assignment_lost(rk);
-        log_write(LOG_LVL_INFO, ki->tag, "%s %d partition(s)%s: %s",
-                  lost ? "lost" : "revoking", parts->cnt,
-                  lost ? " (not committing: the group has moved on)" : "", desc);
+        log_write(LOG_LVL_INFO, ki->tag, "%s %d partition(s)%s: %s", lost ? "lost" : "revoking",
+                  parts->cnt, lost ? " (not committing: the group has moved on)" : "", desc);
         if (!lost && ki->state == KAFKA_RUNNING) {
             /* what is stored goes out before the partitions do: librdkafka finishes
                outstanding commits before the rebalance completes */
             rd_kafka_commit_queue(rk, NULL, ki->q, kafka_input_handover_commit_cb, ki);
         }
         for (int i = 0; i < parts->cnt; i++) {
-            struct kafka_part *p = kafka_input_part_find(ki, parts->elems[i].topic,
-                                                         parts->elems[i].partition);
+            struct kafka_part *p =
+                kafka_input_part_find(ki, parts->elems[i].topic, parts->elems[i].partition);
             if (p != NULL) {
                 kafka_input_part_reset(ki, p, 0);
             }
@@ -761,8 +763,10 @@ kafka_input_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
             }
             ki->conn = KAFKA_CONN_ALL_DOWN;
             ki->stats.brokers_down = 1;
-            log_write(LOG_LVL_WARNING, ki->tag, "all Kafka brokers are down (%s); retrying, "
-                      "consumption resumes where it stopped", reason);
+            log_write(LOG_LVL_WARNING, ki->tag,
+                      "all Kafka brokers are down (%s); retrying, "
+                      "consumption resumes where it stopped",
+                      reason);
         }
         return;
     case RD_KAFKA_RESP_ERR__TRANSPORT:
@@ -823,14 +827,20 @@ kafka_input_stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
 }
 
 static const char *const kafka_managed_props[] = {
-    "bootstrap.servers",  "metadata.broker.list", "group.id",       "enable.auto.commit",
-    "auto.commit.enable", "enable.auto.offset.store", "auto.commit.interval.ms", "log.queue",
-    "offset.store.method", NULL,
+    "bootstrap.servers",
+    "metadata.broker.list",
+    "group.id",
+    "enable.auto.commit",
+    "auto.commit.enable",
+    "enable.auto.offset.store",
+    "auto.commit.interval.ms",
+    "log.queue",
+    "offset.store.method",
+    NULL,
 };
 
 static int
-kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *err,
-               size_t errlen)
+kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *err, size_t errlen)
 {
     char errstr[512];
 
@@ -862,7 +872,8 @@ kafka_input_conf_build(struct kafka_input *ki, const struct kafka_input_conf *c,
         const char *key = c->props[2 * i], *value = c->props[2 * i + 1];
         for (size_t j = 0; kafka_managed_props[j] != NULL; j++) {
             if (strcmp(key, kafka_managed_props[j]) == 0) {
-                snprintf(err, errlen, "librdkafka property \"%s\" is managed by kizuna (offsets "
+                snprintf(err, errlen,
+                         "librdkafka property \"%s\" is managed by kizuna (offsets "
                          "are stored after processing; use brokers, group and commit_interval)",
                          key);
                 goto out;
@@ -898,8 +909,8 @@ out:
 }
 
 int
-kafka_input_new(uv_loop_t *loop, const struct kafka_input_conf *c, kafka_record_cb cb,
-                void *arg, struct kafka_input **out, char *err, size_t errlen)
+kafka_input_new(uv_loop_t *loop, const struct kafka_input_conf *c, kafka_record_cb cb, void *arg,
+                struct kafka_input **out, char *err, size_t errlen)
 {
     struct kafka_input *ki = NULL;
     rd_kafka_conf_t *conf = NULL;
@@ -934,8 +945,8 @@ kafka_input_new(uv_loop_t *loop, const struct kafka_input_conf *c, kafka_record_
     ki->input_index = c->input_index;
     ki->tag = c->name != NULL ? xstrdup(c->name) : xasprintf("kafka:in%" PRIu32, c->input_index);
     ki->max_pending = c->max_pending > 0 ? c->max_pending : KAFKA_DEFAULT_MAX_PENDING;
-    ki->stop_timeout_ms = c->stop_timeout_ms > 0 ? c->stop_timeout_ms
-                                                 : KAFKA_DEFAULT_STOP_TIMEOUT_MS;
+    ki->stop_timeout_ms =
+        c->stop_timeout_ms > 0 ? c->stop_timeout_ms : KAFKA_DEFAULT_STOP_TIMEOUT_MS;
     ki->group = xstrdup(c->group);
     ki->topics = xcalloc(c->ntopics, sizeof(*ki->topics));
     ki->ntopics = c->ntopics;
@@ -944,8 +955,8 @@ kafka_input_new(uv_loop_t *loop, const struct kafka_input_conf *c, kafka_record_
     }
     if (strcmp(c->brokers, "embedded") == 0) {
         if (kafka_shared == NULL) {
-            if (kafka_embedded_start(c->topics, c->ntopics, c->embedded_partitions,
-                                     &kafka_shared, err, errlen) != 0) {
+            if (kafka_embedded_start(c->topics, c->ntopics, c->embedded_partitions, &kafka_shared,
+                                     err, errlen) != 0) {
                 goto out;
             }
         } else if (kafka_embedded_add_topics(kafka_shared, c->topics, c->ntopics,
@@ -960,8 +971,10 @@ kafka_input_new(uv_loop_t *loop, const struct kafka_input_conf *c, kafka_record_
         ki->brokers = xstrdup(c->brokers);
     }
     if (embedded) {
-        log_write(LOG_LVL_NOTICE, ki->tag, "embedded Kafka (librdkafka mock cluster) on %s: "
-                  "in memory only, for demos and tests", ki->brokers);
+        log_write(LOG_LVL_NOTICE, ki->tag,
+                  "embedded Kafka (librdkafka mock cluster) on %s: "
+                  "in memory only, for demos and tests",
+                  ki->brokers);
     }
     conf = kafka_input_conf_build(ki, c, embedded, err, errlen);
     if (conf == NULL) {
@@ -1144,9 +1157,11 @@ kafka_input_stop_step(struct kafka_input *ki)
             return;
         }
         if (ki->pending_total > 0) {
-            log_write(LOG_LVL_WARNING, ki->tag, "stop: %" PRIu64 " record(s) still not complete "
+            log_write(LOG_LVL_WARNING, ki->tag,
+                      "stop: %" PRIu64 " record(s) still not complete "
                       "after %" PRId64 " ms; their offsets are not committed (read again on "
-                      "restart)", ki->pending_total, ki->stop_timeout_ms / 2);
+                      "restart)",
+                      ki->pending_total, ki->stop_timeout_ms / 2);
         }
         ki->state = KAFKA_STOP_CLOSE;
         ki->stop_expired = 0;
@@ -1168,7 +1183,8 @@ kafka_input_stop_step(struct kafka_input *ki)
             return;
         }
         if (!ki->closed) {
-            log_write(LOG_LVL_WARNING, ki->tag, "stop: leaving the consumer group did not "
+            log_write(LOG_LVL_WARNING, ki->tag,
+                      "stop: leaving the consumer group did not "
                       "finish in time; closing anyway");
         } else {
             log_write(LOG_LVL_INFO, ki->tag, "left the consumer group");
@@ -1205,8 +1221,7 @@ kafka_input_stop(struct kafka_input *ki, void (*done)(void *arg), void *arg)
     uv_timer_start(&ki->stop_timer, kafka_input_stop_timer_cb, (uint64_t)ki->stop_timeout_ms / 2,
                    0);
     uv_timer_start(&ki->timer, kafka_input_timer_cb, KAFKA_STOP_CHECK_MS, KAFKA_STOP_CHECK_MS);
-    log_write(LOG_LVL_INFO, ki->tag, "stopping (%" PRIu64 " record(s) pending)",
-              ki->pending_total);
+    log_write(LOG_LVL_INFO, ki->tag, "stopping (%" PRIu64 " record(s) pending)", ki->pending_total);
     kafka_input_schedule(ki);
 }
 
@@ -1239,8 +1254,8 @@ kafka_input_free(struct kafka_input *ki)
         rd_kafka_queue_destroy(ki->q);
     }
     if (ki->rk != NULL) {
-        rd_kafka_destroy_flags(ki->rk, ki->started && !ki->closed
-                                           ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
+        rd_kafka_destroy_flags(
+            ki->rk, ki->started && !ki->closed ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
     }
     if (ki->uses_shared && --kafka_shared_refs == 0) {
         kafka_embedded_stop(kafka_shared);
@@ -1317,7 +1332,8 @@ kafka_input_get_stats(struct kafka_input *ki, struct kafka_input_stats *st)
         int64_t lo = -1, hi = -1, base;
 
         if (rd_kafka_get_watermark_offsets(ki->rk, p->topic, p->partition, &lo, &hi) !=
-            RD_KAFKA_RESP_ERR_NO_ERROR || hi < 0) {
+                RD_KAFKA_RESP_ERR_NO_ERROR ||
+            hi < 0) {
             hi = -1;
         }
         ps->topic = p->topic;

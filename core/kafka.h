@@ -27,32 +27,34 @@ struct kafka_input;
  * numeric field.
  */
 struct kafka_input_conf {
-    const char *name;             /* tag of log lines ("[NAME] ..."); NULL: "kafka:in<index>" */
-    const char *brokers;          /* "host:port,..." or "embedded" (the process's shared mock
-                                     cluster, started by the input, see kafka_input_new()) */
-    int embedded;                 /* 1: brokers is a mock cluster (kafka_embedded_start()):
-                                     apply the embedded defaults (fetch.wait.max.ms=10) */
-    const char *const *topics;    /* topic names; a name starting with '^' is a regex */
+    const char *name;          /* tag of log lines ("[NAME] ..."); NULL: "kafka:in<index>" */
+    const char *brokers;       /* "host:port,..." or "embedded" (the process's shared mock
+                                  cluster, started by the input, see kafka_input_new()) */
+    int embedded;              /* 1: brokers is a mock cluster (kafka_embedded_start()):
+                                  apply the embedded defaults (fetch.wait.max.ms=10) */
+    const char *const *topics; /* topic names; a name starting with '^' is a regex */
     size_t ntopics;
-    const char *group;            /* consumer group id (required) */
-    const char *const *props;     /* librdkafka properties passed through: key,value,key,... */
-    size_t nprops;                /* number of pairs */
-    uint32_t input_index;         /* goes into event_source.input */
-    int64_t commit_interval_ms;   /* auto.commit.interval.ms; default 1000 */
-    int embedded_partitions;      /* brokers "embedded": partitions per topic; default 1 */
-    uint32_t max_pending;         /* records per partition handed out with PENDING and not
-                                     acknowledged yet before the partition pauses;
-                                     default 10000 */
-    int64_t stop_timeout_ms;      /* bound on kafka_input_stop() (waiting for acks, final
-                                     commit, leaving the group); default 30000 */
+    const char *group;          /* consumer group id (required) */
+    const char *const *props;   /* librdkafka properties passed through: key,value,key,... */
+    size_t nprops;              /* number of pairs */
+    uint32_t input_index;       /* goes into event_source.input */
+    int64_t commit_interval_ms; /* auto.commit.interval.ms; default 1000 */
+    int embedded_partitions;    /* brokers "embedded": partitions per topic; default 1 */
+    uint32_t max_pending;       /* records per partition handed out with PENDING and not
+                                   acknowledged yet before the partition pauses;
+                                   default 10000 */
+    int64_t stop_timeout_ms;    /* bound on kafka_input_stop() (waiting for acks, final
+                                   commit, leaving the group); default 30000 */
 };
 
 /* Return values of a kafka_record_cb. */
-#define KAFKA_RECORD_DONE 0    /* complete: the offset may be stored now */
-#define KAFKA_RECORD_AGAIN 1   /* "not now" (backpressure); any value other than these three
-                                  means the same */
-#define KAFKA_RECORD_PENDING 2 /* accepted, completes later: the caller will call
-                                  kafka_input_ack() with the same source position */
+#define KAFKA_RECORD_DONE 0 /* complete: the offset may be stored now */
+#define KAFKA_RECORD_AGAIN                                                                         \
+    1 /* "not now" (backpressure); any value other than these three                                \
+         means the same */
+#define KAFKA_RECORD_PENDING                                                                       \
+    2 /* accepted, completes later: the caller will call                                           \
+         kafka_input_ack() with the same source position */
 
 /*
  * Called on the loop thread once per record, in offset order within each partition.
@@ -125,7 +127,7 @@ void kafka_input_free(struct kafka_input *ki);
 const char *kafka_input_brokers(const struct kafka_input *ki);
 
 struct kafka_partition_stats {
-    const char *topic;      /* owned by the input */
+    const char *topic; /* owned by the input */
     int32_t partition;
     int64_t position;       /* next offset to fetch, -1 unknown */
     int64_t stored;         /* next offset to commit (everything below is complete), -1 none */
@@ -136,14 +138,14 @@ struct kafka_partition_stats {
 };
 
 struct kafka_input_stats {
-    uint64_t messages;      /* records accepted by the callback (DONE or PENDING) */
-    uint64_t bytes;         /* their payload bytes */
-    uint64_t errors;        /* errors reported by librdkafka (consumer and client errors) */
-    uint64_t refused;       /* "not now" answers */
-    uint64_t rebalances;    /* assignments and revocations */
-    uint64_t outages;       /* times all brokers became unreachable or the connection broke */
-    int brokers_down;       /* 1 while in an outage */
-    size_t npartitions;     /* currently assigned partitions ... */
+    uint64_t messages;   /* records accepted by the callback (DONE or PENDING) */
+    uint64_t bytes;      /* their payload bytes */
+    uint64_t errors;     /* errors reported by librdkafka (consumer and client errors) */
+    uint64_t refused;    /* "not now" answers */
+    uint64_t rebalances; /* assignments and revocations */
+    uint64_t outages;    /* times all brokers became unreachable or the connection broke */
+    int brokers_down;    /* 1 while in an outage */
+    size_t npartitions;  /* currently assigned partitions ... */
     const struct kafka_partition_stats *partitions; /* ... owned by the input, valid until the
                                                        next kafka_input_get_stats() call */
 };

@@ -167,8 +167,7 @@ tool_mock(int argc, char **argv)
     }
     printf("bootstrap=%s\n", kafka_embedded_bootstrap(ke));
     fflush(stdout);
-    watch_stdin = fstat(0, &st) == 0 &&
-                  (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(0));
+    watch_stdin = fstat(0, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(0));
     while (!got_stop) {
         int n = ppoll(watch_stdin ? &pfd : NULL, watch_stdin ? 1 : 0, NULL, &orig);
         if (got_down) {
@@ -236,12 +235,9 @@ static int
 tool_produce(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"brokers", required_argument, NULL, 'b'},
-        {"topic", required_argument, NULL, 't'},
-        {"key-lines", no_argument, NULL, 'k'},
-        {"partition", required_argument, NULL, 'p'},
-        {"timeout", required_argument, NULL, 'T'},
-        {NULL, 0, NULL, 0},
+        {"brokers", required_argument, NULL, 'b'}, {"topic", required_argument, NULL, 't'},
+        {"key-lines", no_argument, NULL, 'k'},     {"partition", required_argument, NULL, 'p'},
+        {"timeout", required_argument, NULL, 'T'}, {NULL, 0, NULL, 0},
     };
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_t *rk = NULL;
@@ -255,11 +251,21 @@ tool_produce(int argc, char **argv)
 
     while ((c = getopt_long(argc, argv, "b:t:kp:T:X:", opts, NULL)) != -1) {
         switch (c) {
-        case 'b': brokers = optarg; break;
-        case 't': topic = optarg; break;
-        case 'k': key_lines = 1; break;
-        case 'p': fixed = atoi(optarg); break;
-        case 'T': timeout_s = atoi(optarg); break;
+        case 'b':
+            brokers = optarg;
+            break;
+        case 't':
+            topic = optarg;
+            break;
+        case 'k':
+            key_lines = 1;
+            break;
+        case 'p':
+            fixed = atoi(optarg);
+            break;
+        case 'T':
+            timeout_s = atoi(optarg);
+            break;
         case 'X':
             if (tool_conf_kv(conf, optarg) != 0) {
                 goto out;
@@ -380,12 +386,24 @@ tool_consume(int argc, char **argv)
     }
     while ((c = getopt_long(argc, argv, "b:t:g:n:T:mX:", opts, NULL)) != -1) {
         switch (c) {
-        case 'b': brokers = optarg; break;
-        case 't': topic = optarg; break;
-        case 'g': group = optarg; break;
-        case 'n': count = atol(optarg); break;
-        case 'T': timeout_s = atoi(optarg); break;
-        case 'm': meta = 1; break;
+        case 'b':
+            brokers = optarg;
+            break;
+        case 't':
+            topic = optarg;
+            break;
+        case 'g':
+            group = optarg;
+            break;
+        case 'n':
+            count = atol(optarg);
+            break;
+        case 'T':
+            timeout_s = atoi(optarg);
+            break;
+        case 'm':
+            meta = 1;
+            break;
         case 'X':
             if (tool_conf_kv(conf, optarg) != 0) {
                 goto out;

@@ -27,8 +27,8 @@ static int delivery_failures;
 
 /* librdkafka properties that keep the mock cluster's group protocol quick */
 static const char *const fast_props[] = {
-    "session.timeout.ms", "6000", "heartbeat.interval.ms", "300",
-    "statistics.interval.ms", "200", "reconnect.backoff.ms", "50",
+    "session.timeout.ms",       "6000", "heartbeat.interval.ms", "300",
+    "statistics.interval.ms",   "200",  "reconnect.backoff.ms",  "50",
     "reconnect.backoff.max.ms", "300",
 };
 
@@ -188,12 +188,12 @@ struct coll {
     struct rec *v;
     size_t n, cap;
     size_t want;
-    const char *name0;     /* event_source.name of the first record */
-    int name_stable;       /* every record had the same name pointer */
-    int bad_source;        /* wrong input index or topic, or missing timestamp */
+    const char *name0; /* event_source.name of the first record */
+    int name_stable;   /* every record had the same name pointer */
+    int bad_source;    /* wrong input index or topic, or missing timestamp */
     uint32_t input;
     const char *topic;
-    int64_t last[NPART];   /* last offset per partition, for the order check */
+    int64_t last[NPART]; /* last offset per partition, for the order check */
     int out_of_order;
     void (*hook)(struct coll *c); /* after each record */
 };
@@ -221,8 +221,7 @@ coll_free(struct coll *c)
 }
 
 static void
-coll_add(struct coll *c, const struct event_source *src, const char *data, size_t len,
-         int64_t ts)
+coll_add(struct coll *c, const struct event_source *src, const char *data, size_t len, int64_t ts)
 {
     if (c->n == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 1024;
@@ -249,8 +248,7 @@ coll_add(struct coll *c, const struct event_source *src, const char *data, size_
 }
 
 static int
-coll_record_cb(void *arg, const struct event_source *src, const char *data, size_t len,
-               int64_t ts)
+coll_record_cb(void *arg, const struct event_source *src, const char *data, size_t len, int64_t ts)
 {
     struct coll *c = arg;
 
@@ -298,8 +296,8 @@ coll_check_exact(struct coll *c, const int64_t *from, int64_t per, const char *f
         for (int64_t o = 0; o < per; o++, k++) {
             const struct rec *r = &c->v[k];
             if (r->partition != p || r->offset != from[p] + o) {
-                tap_diag("record %zu is %" PRId32 "@%" PRId64 ", want %d@%" PRId64, k,
-                         r->partition, r->offset, p, from[p] + o);
+                tap_diag("record %zu is %" PRId32 "@%" PRId64 ", want %d@%" PRId64, k, r->partition,
+                         r->offset, p, from[p] + o);
                 return 0;
             }
             snprintf(want, sizeof(want), fmt, (int)(o * NPART + p + base));
@@ -314,7 +312,7 @@ coll_check_exact(struct coll *c, const int64_t *from, int64_t per, const char *f
 }
 
 static int64_t commit_interval_ms = 200; /* of the inputs input_new() builds */
-static const char *const *props;        /* NULL: fast_props */
+static const char *const *props;         /* NULL: fast_props */
 
 /*
  * The mock cluster refuses offset commits while the group rebalances, which is exactly when
@@ -323,9 +321,18 @@ static const char *const *props;        /* NULL: fast_props */
  * can be checked against the mock.
  */
 static const char *const cooperative[] = {
-    "session.timeout.ms", "3000", /* the mock waits session.timeout.ms - 1 s per rebalance */ "heartbeat.interval.ms", "300",
-    "statistics.interval.ms", "200", "reconnect.backoff.ms", "50",
-    "reconnect.backoff.max.ms", "300", "partition.assignment.strategy", "cooperative-sticky",
+    "session.timeout.ms",
+    "3000",
+    /* the mock waits session.timeout.ms - 1 s per rebalance */ "heartbeat.interval.ms",
+    "300",
+    "statistics.interval.ms",
+    "200",
+    "reconnect.backoff.ms",
+    "50",
+    "reconnect.backoff.max.ms",
+    "300",
+    "partition.assignment.strategy",
+    "cooperative-sticky",
 };
 
 static struct kafka_input *
@@ -497,8 +504,8 @@ test_exactly_once_and_commit(rd_kafka_t *prod)
     ok(input_stop_free(ki), "first input stopped (final commit, left the group)");
     r = committed("gA", "t3", comm) == 0;
     ok(r && comm[0] == per && comm[1] == per && comm[2] == per,
-       "the stop committed every processed offset (%" PRId64 ", %" PRId64 ", %" PRId64 ")",
-       comm[0], comm[1], comm[2]);
+       "the stop committed every processed offset (%" PRId64 ", %" PRId64 ", %" PRId64 ")", comm[0],
+       comm[1], comm[2]);
     coll_free(&c);
 
     /* the same group again: only records produced from now on */
@@ -539,13 +546,13 @@ struct bp {
     struct event_source refused[64];
     size_t nrefused;
     int refused_not_redelivered_first;
-    int64_t expect_next[NPART];  /* after a refusal on p: the next accepted offset */
+    int64_t expect_next[NPART]; /* after a refusal on p: the next accepted offset */
     struct event_source pending[4096];
     size_t npending;
     size_t max_pending_seen[NPART];
-    int stored_passed_pending;   /* the stored offset went past an unacknowledged record */
+    int stored_passed_pending; /* the stored offset went past an unacknowledged record */
     int stats_checks;
-    int64_t last_offset;         /* per partition: never acked (tests stop with pending) */
+    int64_t last_offset; /* per partition: never acked (tests stop with pending) */
     int acks_done;
 };
 
@@ -592,8 +599,7 @@ bp_ack_cb(uv_timer_t *t)
 }
 
 static int
-bp_record_cb(void *arg, const struct event_source *src, const char *data, size_t len,
-             int64_t ts)
+bp_record_cb(void *arg, const struct event_source *src, const char *data, size_t len, int64_t ts)
 {
     struct bp *b = arg;
     size_t per_part = 0;
@@ -676,7 +682,8 @@ test_backpressure(rd_kafka_t *prod)
     r = run_until(bp_all_but_last_acked, b, 30000);
     ok(r,
        "all records accepted despite refusals, all acknowledged but the last of each partition "
-       "(%zu accepted, %zu pending)", b->c.n, b->npending);
+       "(%zu accepted, %zu pending)",
+       b->c.n, b->npending);
     ok(coll_check_exact(&b->c, from, per, "bp-%04d", 0) && !b->c.out_of_order,
        "each record accepted exactly once, in offset order per partition");
     ok(b->refusals > 10 && !b->refused_not_redelivered_first,
@@ -687,8 +694,10 @@ test_backpressure(rd_kafka_t *prod)
     for (int p = 0; p < NPART; p++) {
         maxp = b->max_pending_seen[p] > maxp ? b->max_pending_seen[p] : maxp;
     }
-    ok(maxp <= 20 && maxp > 1, "never more than max_pending unacknowledged records in a "
-       "partition (max %zu)", maxp);
+    ok(maxp <= 20 && maxp > 1,
+       "never more than max_pending unacknowledged records in a "
+       "partition (max %zu)",
+       maxp);
     ok(!b->stored_passed_pending && b->stats_checks > 0,
        "the stored offset never passed an unacknowledged record (%d checks)", b->stats_checks);
     {
@@ -701,8 +710,7 @@ test_backpressure(rd_kafka_t *prod)
     uv_timer_stop(&b->ack_timer);
     ok(input_stop_free(b->ki), "stop gave up waiting for the last acks after its timeout");
     r = committed("gB", "bp", comm) == 0;
-    ok(r && comm[0] == per - 1 && comm[1] == per - 1 &&
-           comm[2] == per - 1,
+    ok(r && comm[0] == per - 1 && comm[1] == per - 1 && comm[2] == per - 1,
        "committed offsets end before the records never acknowledged (%" PRId64 ")", comm[0]);
     uv_close((uv_handle_t *)&b->resume_timer, NULL);
     uv_close((uv_handle_t *)&b->ack_timer, NULL);
@@ -774,8 +782,7 @@ test_broker_down(rd_kafka_t *prod)
         return;
     }
     r = run_until(coll_full, &c, 40000);
-    ok(r && broker_was_down,
-       "all 1800 records arrived across a 1.5 s broker outage (%zu)", c.n);
+    ok(r && broker_was_down, "all 1800 records arrived across a 1.5 s broker outage (%zu)", c.n);
     ok(coll_check_exact(&c, from, 600, "dn-%04d", 0) && !c.out_of_order,
        "each exactly once, in order per partition");
     ok(run_until(down_recovered, NULL, 10000), "the outage was noticed and its end too");
@@ -792,10 +799,10 @@ test_broker_down(rd_kafka_t *prod)
 /* ---- 5. a second member joins: the first one's progress is handed over exactly ---- */
 
 struct rb {
-    struct coll c;          /* everything accepted, by either member */
+    struct coll c; /* everything accepted, by either member */
     struct kafka_input *x, *y;
     size_t nx, ny;
-    int x_open;             /* X accepts again */
+    int x_open; /* X accepts again */
 };
 
 static int
@@ -860,7 +867,7 @@ test_rebalance(rd_kafka_t *prod)
     }
     ok(rd_kafka_flush(prod, 10000) == 0 && delivery_failures == 0, "produced 600 records");
     coll_init(&b->c, "rb", 4, 600);
-    b->c.input = 0; /* X is input 4, Y input 5: not checked */
+    b->c.input = 0;              /* X is input 4, Y input 5: not checked */
     commit_interval_ms = 600000; /* only the hand-over on revocation can commit */
     props = cooperative;
     b->x = input_new("rb", "gR", 4, rb_x_cb, b, 0, 0);
@@ -910,8 +917,7 @@ test_embedded_input(void)
     kc.embedded_partitions = NPART;
     coll_init(&c, "emb", 3, 30);
     r = kafka_input_new(loop, &kc, coll_record_cb, &c, &ki, err, sizeof(err));
-    ok(r == 0 &&
-           strncmp(kafka_input_brokers(ki), "127.0.0.1:", 10) == 0 &&
+    ok(r == 0 && strncmp(kafka_input_brokers(ki), "127.0.0.1:", 10) == 0 &&
            strcmp(kafka_input_brokers(ki), bootstrap) != 0,
        "brokers: embedded starts its own mock cluster on %s", ki ? kafka_input_brokers(ki) : "-");
     if (ki == NULL) {
@@ -952,8 +958,7 @@ main(void)
 
     ke = NULL;
     r = kafka_embedded_start(topics, 4, NPART, &ke, err, sizeof(err));
-    ok(r == 0,
-       "mock cluster started on %s", ke ? kafka_embedded_bootstrap(ke) : err);
+    ok(r == 0, "mock cluster started on %s", ke ? kafka_embedded_bootstrap(ke) : err);
     if (ke == NULL) {
         return tap_done();
     }

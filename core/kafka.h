@@ -117,9 +117,12 @@ void kafka_input_ack(struct kafka_input *ki, const struct event_source *src);
 void kafka_input_stop(struct kafka_input *ki, void (*done)(void *arg), void *arg);
 
 /*
- * Release the input. Only after the done callback of kafka_input_stop(), or when
- * kafka_input_start() was never called or failed. Accepts NULL. May block briefly while
- * librdkafka joins its threads.
+ * Release the input: normally after the done callback of kafka_input_stop() (may be called
+ * from it), or when kafka_input_start() was never called. Called while the input runs or
+ * stops, it destroys the consumer without leaving the group or committing anything more and
+ * closes its loop handles; their memory is released in the close callbacks, so run the loop
+ * afterwards (done is then never called). Never from the record callback. Accepts NULL. May
+ * block briefly while librdkafka joins its threads.
  */
 void kafka_input_free(struct kafka_input *ki);
 

@@ -5,7 +5,8 @@ usage: stix21_check.py SCHEMA_DIR FILE
 
 Each bundle is validated against the OASIS STIX 2.1 JSON schemas (SCHEMA_DIR holds the
 schemas/ tree of oasis-open/cti-stix2-json-schemas; the files $ref each other by relative
-path, resolved here from their $id with a local `referencing` registry, never the network),
+path, resolved here from their $id with a local `referencing` registry -- or, with jsonschema
+older than 4.18, a RefResolver store -- never the network),
 and every object also against the schema of its own type. Then the rules the schemas cannot
 express:
 
@@ -28,8 +29,12 @@ import sys
 import uuid
 
 import jsonschema
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+
+try:  # jsonschema >= 4.18
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+except ImportError:  # older jsonschema (Debian 12 has 4.10): RefResolver with a local store
+    Registry = None
 
 STIX_SCO_NS = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
 
@@ -59,7 +64,8 @@ PATTERN = re.compile(r"^\[(ipv4-addr|ipv6-addr|domain-name):value = '(?:[^'\\]|\
 
 
 def load_schemas(root):
-    resources = []
+    """All schemas of the tree, by $id (as a registry or a store) and by relative path."""
+    store = {}
     by_file = {}
     for dirpath, _, files in os.walk(root):
         for name in files:
@@ -67,10 +73,22 @@ def load_schemas(root):
                 continue
             with open(os.path.join(dirpath, name), encoding="utf-8") as f:
                 schema = json.load(f)
-            resource = Resource.from_contents(schema, default_specification=DRAFT202012)
-            resources.append((schema["$id"], resource))
+            store[schema["$id"]] = schema
             by_file[os.path.relpath(os.path.join(dirpath, name), root)] = schema
+    if Registry is None:
+        return store, by_file
+    resources = [(i, Resource.from_contents(s, default_specification=DRAFT202012))
+                 for i, s in store.items()]
     return Registry().with_resources(resources), by_file
+
+
+def validator(schema, registry):
+    """A draft 2020-12 validator whose $refs resolve within the local tree, never the network."""
+    checker = jsonschema.FormatChecker()
+    if Registry is None:
+        resolver = jsonschema.RefResolver(schema["$id"], schema, store=registry)
+        return jsonschema.Draft202012Validator(schema, resolver=resolver, format_checker=checker)
+    return jsonschema.Draft202012Validator(schema, registry=registry, format_checker=checker)
 
 
 def type_schema(by_file, t):
@@ -93,8 +111,7 @@ def check_bundle(n, bundle, registry, by_file, problems, seen_alerts):
         problems.append("%s: %s" % (where, msg))
 
     bundle_schema = by_file[os.path.join("common", "bundle.json")]
-    v = jsonschema.Draft202012Validator(bundle_schema, registry=registry,
-                                        format_checker=jsonschema.FormatChecker())
+    v = validator(bundle_schema, registry)
     for e in v.iter_errors(bundle):
         bad("bundle schema: %s at %s" % (e.message, list(e.absolute_path)))
     objs = bundle.get("objects", [])
@@ -105,8 +122,7 @@ def check_bundle(n, bundle, registry, by_file, problems, seen_alerts):
         if s is None:
             bad("no schema for object type %r" % t)
             continue
-        ov = jsonschema.Draft202012Validator(s, registry=registry,
-                                             format_checker=jsonschema.FormatChecker())
+        ov = validator(s, registry)
         for e in ov.iter_errors(o):
             bad("%s %s: %s at %s" % (t, o.get("id"), e.message, list(e.absolute_path)))
         if o.get("id") in ids:

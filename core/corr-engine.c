@@ -73,9 +73,13 @@ struct corr_engine {
     int64_t wm;
     int64_t max_seen;
     uint64_t seq;
-    struct corr_pending **heap;
+    struct corr_pending **heap; /* out-of-order arrivals */
     size_t nheap;
     size_t heapcap;
+    struct corr_pending **fifo; /* in-order arrivals: a ring, already sorted */
+    size_t fifo_head;
+    size_t nfifo;
+    size_t fifocap;
 
     struct buf key;
     struct buf val;
@@ -89,10 +93,12 @@ struct corr_engine {
 };
 
 /*
- * --- the reorder buffer: a binary heap on (time, source position, arrival) ---
+ * --- the reorder buffer, ordered on (time, source position, arrival) ---
  * Events with equal times are ordered by where they came from (source name, partition,
  * offset or line), which does not depend on arrival order: a stream reordered within the
- * lateness is released exactly as the sorted stream would be processed.
+ * lateness is released exactly as the sorted stream would be processed. Events that arrive
+ * in order (the common case) go to a FIFO ring; the others to a binary heap; release takes
+ * the smaller head of the two.
  */
 
 static int
@@ -160,18 +166,61 @@ corr_heap_down(struct corr_engine *eng, size_t i)
 }
 
 static struct corr_pending *
-corr_heap_pop(struct corr_engine *eng)
+corr_fifo_at(const struct corr_engine *eng, size_t i)
 {
-    struct corr_pending *top = eng->heap[0];
+    return eng->fifo[(eng->fifo_head + i) & (eng->fifocap - 1)];
+}
 
-    eng->nheap--;
-    if (eng->nheap > 0) {
-        eng->heap[0] = eng->heap[eng->nheap];
-        corr_heap_down(eng, 0);
+/* The next event the buffer would release, or NULL. */
+static struct corr_pending *
+corr_pending_peek(const struct corr_engine *eng)
+{
+    struct corr_pending *f = eng->nfifo > 0 ? corr_fifo_at(eng, 0) : NULL;
+    struct corr_pending *h = eng->nheap > 0 ? eng->heap[0] : NULL;
+
+    if (f == NULL || (h != NULL && corr_pending_before(h, f))) {
+        return h;
     }
-    eng->stats.pending = eng->nheap;
+    return f;
+}
+
+/* Take the next event out of the buffer (it must not be empty). */
+static struct corr_pending *
+corr_pending_pop(struct corr_engine *eng)
+{
+    struct corr_pending *top = corr_pending_peek(eng);
+
+    if (eng->nfifo > 0 && top == corr_fifo_at(eng, 0)) {
+        eng->fifo_head = (eng->fifo_head + 1) & (eng->fifocap - 1);
+        eng->nfifo--;
+    } else {
+        eng->nheap--;
+        if (eng->nheap > 0) {
+            eng->heap[0] = eng->heap[eng->nheap];
+            corr_heap_down(eng, 0);
+        }
+    }
+    eng->stats.pending = eng->nheap + eng->nfifo;
     eng->stats.pending_bytes -= top->size;
     return top;
+}
+
+static void
+corr_fifo_append(struct corr_engine *eng, struct corr_pending *p)
+{
+    if (eng->nfifo == eng->fifocap) {
+        size_t cap = eng->fifocap ? eng->fifocap * 2 : 256;
+        struct corr_pending **f = xcalloc(cap, sizeof(*f));
+        for (size_t i = 0; i < eng->nfifo; i++) {
+            f[i] = corr_fifo_at(eng, i);
+        }
+        free(eng->fifo);
+        eng->fifo = f;
+        eng->fifocap = cap;
+        eng->fifo_head = 0;
+    }
+    eng->fifo[(eng->fifo_head + eng->nfifo) & (eng->fifocap - 1)] = p;
+    eng->nfifo++;
 }
 
 static void
@@ -211,13 +260,17 @@ corr_heap_push(struct corr_engine *eng, const struct rule *rule, const struct ev
         memcpy(data, ev->src.name, srclen);
         p->src.name = data;
     }
-    if (eng->nheap == eng->heapcap) {
-        eng->heapcap = eng->heapcap ? eng->heapcap * 2 : 256;
-        eng->heap = xreallocarray(eng->heap, eng->heapcap, sizeof(*eng->heap));
+    if (eng->nfifo == 0 || !corr_pending_before(p, corr_fifo_at(eng, eng->nfifo - 1))) {
+        corr_fifo_append(eng, p);
+    } else {
+        if (eng->nheap == eng->heapcap) {
+            eng->heapcap = eng->heapcap ? eng->heapcap * 2 : 256;
+            eng->heap = xreallocarray(eng->heap, eng->heapcap, sizeof(*eng->heap));
+        }
+        eng->heap[eng->nheap++] = p;
+        corr_heap_up(eng, eng->nheap - 1);
     }
-    eng->heap[eng->nheap++] = p;
-    corr_heap_up(eng, eng->nheap - 1);
-    eng->stats.pending = eng->nheap;
+    eng->stats.pending = eng->nheap + eng->nfifo;
     eng->stats.pending_bytes += size;
 }
 
@@ -461,9 +514,9 @@ corr_engine_run(struct corr_engine *eng)
 {
     for (;;) {
         int64_t d = state_next_due(eng->st);
-        struct corr_pending *p = eng->nheap > 0 ? eng->heap[0] : NULL;
+        struct corr_pending *p = corr_pending_peek(eng);
         if (p != NULL && p->time_us <= eng->wm && p->time_us < d) {
-            p = corr_heap_pop(eng);
+            p = corr_pending_pop(eng);
             corr_engine_process_pending(eng, p);
             free(p);
         } else if (d <= eng->wm) {
@@ -478,14 +531,14 @@ corr_engine_run(struct corr_engine *eng)
 static void
 corr_engine_bound_pending(struct corr_engine *eng)
 {
-    while (eng->stats.pending_bytes > eng->opts.max_pending_bytes && eng->nheap > 0) {
-        int64_t t = eng->heap[0]->time_us;
+    while (eng->stats.pending_bytes > eng->opts.max_pending_bytes && eng->stats.pending > 0) {
+        int64_t t = corr_pending_peek(eng)->time_us;
         eng->stats.forced++;
         if (!eng->forced_logged || t - eng->forced_log_us >= CORR_LOG_EVERY_US) {
             log_warn("correlation: reorder buffer full (%" PRIu64 " bytes, %zu events): the "
                      "event clock is moved to %" PRId64 " early; later events below it count "
                      "as late (%" PRIu64 " released early so far)",
-                     eng->stats.pending_bytes, eng->nheap, t, eng->stats.forced);
+                     eng->stats.pending_bytes, (size_t)eng->stats.pending, t, eng->stats.forced);
             eng->forced_logged = 1;
             eng->forced_log_us = t;
         }
@@ -522,7 +575,7 @@ corr_engine_feed(struct corr_engine *eng, const struct rule *rule, const struct 
     if (eng->opts.auto_watermark && eng->max_seen - eng->opts.allowed_lateness_us > wm) {
         wm = eng->max_seen - eng->opts.allowed_lateness_us;
     }
-    if (t <= wm && (eng->nheap == 0 || eng->heap[0]->time_us > t)) {
+    if (t <= wm && (eng->stats.pending == 0 || corr_pending_peek(eng)->time_us > t)) {
         /* Nothing pending before it: correlate now, after the timers due by then. */
         while (corr_engine_fire(eng, t)) {
         }
@@ -618,6 +671,10 @@ corr_engine_free(struct corr_engine *eng)
         free(eng->heap[i]);
     }
     free(eng->heap);
+    for (size_t i = 0; i < eng->nfifo; i++) {
+        free(corr_fifo_at(eng, i));
+    }
+    free(eng->fifo);
     state_free(eng->st);
     corr_engine_free_live(eng);
     for (size_t i = 0; i < eng->nslots; i++) {
@@ -655,29 +712,46 @@ corr_engine_find_by_id(const struct rule **sorted, size_t n, const char *id)
     return hit != NULL ? *hit : NULL;
 }
 
+/* The rule with the same id as the pending event's, or NULL (dropped and counted). */
+static int
+corr_engine_remap_one(struct corr_engine *eng, struct corr_pending *p,
+                      const struct rule **sorted, size_t n)
+{
+    const struct rule *nr = corr_engine_find_by_id(sorted, n, p->rule->id);
+
+    if (nr == NULL) {
+        eng->stats.reload_dropped++;
+        eng->stats.pending_bytes -= p->size;
+        free(p);
+        return 0;
+    }
+    p->rule = nr;
+    return 1;
+}
+
 /* Point pending events at the new rule objects (by id); drop those whose rule vanished. */
 static void
 corr_engine_remap_pending(struct corr_engine *eng, const struct rule **sorted, size_t n)
 {
-    size_t j = 0;
+    size_t j = 0, kept = 0;
 
     for (size_t i = 0; i < eng->nheap; i++) {
-        struct corr_pending *p = eng->heap[i];
-        const struct rule *nr = corr_engine_find_by_id(sorted, n, p->rule->id);
-        if (nr == NULL) {
-            eng->stats.reload_dropped++;
-            eng->stats.pending_bytes -= p->size;
-            free(p);
-            continue;
+        if (corr_engine_remap_one(eng, eng->heap[i], sorted, n)) {
+            eng->heap[j++] = eng->heap[i];
         }
-        p->rule = nr;
-        eng->heap[j++] = p;
     }
     eng->nheap = j;
-    eng->stats.pending = j;
     for (size_t i = j / 2; i-- > 0;) {
         corr_heap_down(eng, i);
     }
+    for (size_t i = 0; i < eng->nfifo; i++) {
+        struct corr_pending *p = corr_fifo_at(eng, i);
+        if (corr_engine_remap_one(eng, p, sorted, n)) {
+            eng->fifo[(eng->fifo_head + kept++) & (eng->fifocap - 1)] = p;
+        }
+    }
+    eng->nfifo = kept;
+    eng->stats.pending = eng->nheap + eng->nfifo;
 }
 
 void

@@ -622,6 +622,33 @@ corr_engine_watermark(const struct corr_engine *eng)
     return eng->wm;
 }
 
+static void
+corr_pending_min_of(const struct corr_pending *p, uint32_t input, int32_t partition, int *found,
+                    int64_t *pos)
+{
+    int64_t at = p->src.partition >= 0 ? p->src.offset : (int64_t)p->src.line;
+
+    if (p->src.input == input && p->src.partition == partition && (!*found || at < *pos)) {
+        *pos = at;
+        *found = 1;
+    }
+}
+
+int
+corr_engine_pending_min(const struct corr_engine *eng, uint32_t input, int32_t partition,
+                        int64_t *pos)
+{
+    int found = 0;
+
+    for (size_t i = 0; i < eng->nheap; i++) {
+        corr_pending_min_of(eng->heap[i], input, partition, &found, pos);
+    }
+    for (size_t i = 0; i < eng->nfifo; i++) {
+        corr_pending_min_of(corr_fifo_at(eng, i), input, partition, &found, pos);
+    }
+    return found;
+}
+
 /* --- lifecycle and reload --- */
 
 struct corr_engine *

@@ -78,6 +78,14 @@ void corr_engine_set_rules(struct corr_engine *eng, const struct rule *const *ru
 void corr_engine_finish(struct corr_engine *eng);
 /* The engine's event-time clock (INT64_MIN before the first advance). */
 int64_t corr_engine_watermark(const struct corr_engine *eng);
+/*
+ * Matches waiting in the reorder buffer are not yet correlated, so their source position
+ * must not be acknowledged (committed) yet. Sets *pos to the lowest position (Kafka offset,
+ * or line for files) among waiting events of (input, partition) and returns 1; returns 0
+ * when none waits. Cost: one pass over the waiting events.
+ */
+int corr_engine_pending_min(const struct corr_engine *eng, uint32_t input, int32_t partition,
+                            int64_t *pos);
 
 struct corr_stats {
     uint64_t fed;              /* matches fed for rules some correlation references */

@@ -351,6 +351,52 @@ test_late_policy(void)
 }
 
 static void
+test_pending_bound(void)
+{
+    struct ruleset *rs = ct_load(rules_count);
+    struct ct_sink s = {0};
+    struct corr_opts o = {0};
+    struct corr_engine *eng;
+    struct corr_stats st;
+    int64_t pos = -1;
+
+    if (rs == NULL) {
+        tap_skip(6, "rules do not load");
+        return;
+    }
+    o.auto_watermark = 1;
+    o.allowed_lateness_us = 30 * CT_SEC;
+    eng = corr_engine_new(&o, ct_sink_cb, &s);
+    corr_engine_set_ruleset(eng, rs);
+    ok(corr_engine_pending_min(eng, 0, -1, &pos) == 0, "nothing waits: nothing to hold back");
+    ct_feed(eng, rs, "ssh-failed", T(10), 7, ip_a);
+    ct_feed(eng, rs, "ssh-failed", T(5), 3, ip_a);
+    ct_feed(eng, rs, "ssh-failed", T(12), 9, ip_a);
+    ok(corr_engine_pending_min(eng, 0, -1, &pos) == 1 && pos == 3,
+       "the lowest waiting line (3) must not be acknowledged yet");
+    ok(corr_engine_pending_min(eng, 1, -1, &pos) == 0, "another input has nothing waiting");
+    corr_engine_free(eng);
+
+    /* A tiny reorder buffer: events are released early, the clock jumps, counted. */
+    o.max_pending_bytes = 600;
+    eng = corr_engine_new(&o, ct_sink_cb, &s);
+    corr_engine_set_ruleset(eng, rs);
+    for (int i = 0; i < 10; i++) {
+        ct_feed(eng, rs, "ssh-failed", T(100 + i), (uint64_t)i + 1, ip_a);
+    }
+    corr_engine_get_stats(eng, &st);
+    ok(st.forced > 0 && st.pending_bytes <= 600,
+       "the buffer stays within max_pending_bytes: %" PRIu64 " released early", st.forced);
+    ok(corr_engine_watermark(eng) > T(109) - 30 * CT_SEC,
+       "releasing early moved the clock beyond highest time - lateness");
+    is_int(ct_feed(eng, rs, "ssh-failed", T(101), 20, ip_a), 1,
+           "an event below the moved clock is late");
+    corr_engine_free(eng);
+    ct_sink_reset(&s);
+    ruleset_free(rs);
+}
+
+static void
 test_values(void)
 {
     const char *yaml =
@@ -1032,6 +1078,7 @@ main(void)
     test_edges_and_suppress();
     test_order_and_lateness();
     test_late_policy();
+    test_pending_bound();
     test_values();
     test_temporal();
     test_ordered_and_chain();

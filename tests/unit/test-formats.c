@@ -10,12 +10,14 @@
  *   - exact expectations for each format (TLP mapping, severities, escaping, options).
  *
  * Schema validation of the same outputs is test-formats-validate.sh, which runs this program
- * as `test-formats --write DIR [PLUGIN...]` to get one file per plugin.
+ * as `test-formats --write DIR [PLUGIN...]` to get one file per plugin. `test-formats --bench N`
+ * prints the time each plugin takes per alert.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../plugins/common/attack.h"
 #include "../../plugins/common/netaddr.h"
@@ -667,11 +669,63 @@ out:
     return r;
 }
 
+/*
+ * --bench N: format each alert of the corpus N times with every plugin and print the mean
+ * time per alert and the mean output size (not a test; for docs/FORMATS.md).
+ */
+static int
+bench(long n)
+{
+    struct formats_env env = {0};
+    struct buf out;
+    int r = 1;
+
+    buf_init(&out);
+    if (formats_env_open(&env, formats_plugins, formats_nplugins) != 0) {
+        goto out;
+    }
+    for (size_t p = 0; p < formats_nplugins; p++) {
+        struct plugin_instance *inst = formats_instance(&env, formats_plugins[p], "");
+        struct timespec t0, t1;
+        size_t bytes = 0;
+        double ns;
+
+        if (inst == NULL) {
+            goto out;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (size_t i = 0; i < formats_nalerts(); i++) {
+            struct alert *a = formats_alert(i);
+
+            for (long k = 0; k < n; k++) {
+                emit(inst, a, &out);
+                bytes += out.len;
+            }
+            alert_free(a);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
+        printf("%-8s %8.2f us/alert %8zu bytes/alert\n", formats_plugins[p],
+               ns / 1e3 / (double)n / (double)formats_nalerts(),
+               bytes / (size_t)n / formats_nalerts());
+        plugin_instance_free(inst);
+    }
+    r = 0;
+out:
+    buf_free(&out);
+    formats_yaml_free();
+    formats_env_close(&env);
+    return r;
+}
+
 int
 main(int argc, char **argv)
 {
     struct formats_env env = {0};
 
+    if (argc == 3 && strcmp(argv[1], "--bench") == 0) {
+        return bench(atol(argv[2]));
+    }
     if (argc >= 3 && strcmp(argv[1], "--write") == 0) {
         if (argc > 3) {
             return write_outputs(argv[2], (const char *const *)argv + 3, (size_t)argc - 3);

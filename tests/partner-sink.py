@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Loopback partner servers for the delivery tests (tests/unit/test-deliver-*.c).
 
-    partner-sink.py http | tcp | udp
+    partner-sink.py http | https CERT KEY | tcp | udp
 
 Listens on 127.0.0.1 (random port), prints "PORT <n>", then reads commands on stdin, one per
 line, and answers each with exactly one line on stdout:
@@ -14,7 +14,7 @@ line, and answers each with exactly one line on stdout:
     wait N SECONDS      wait until N records were accepted (or the time is up); answers count
     dump                accepted records as one JSON array
     quit                exit (answers nothing)
-  http
+  http (https: the same over TLS with the given PEM certificate and key)
     script A A ...      answers for the next requests, in order: a status code (200, 500,
                         400 ...), "hang" (read the request, never answer) or "close" (close
                         the connection without answering); then the default applies
@@ -32,6 +32,7 @@ line, and answers each with exactly one line on stdout:
 import http.server
 import json
 import socket
+import ssl
 import sys
 import threading
 
@@ -183,8 +184,12 @@ def udp_loop(s):
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "http"
     tcp = None
-    if mode == "http":
+    if mode in ("http", "https"):
         srv = HttpServer(("127.0.0.1", 0), HttpHandler)
+        if mode == "https":
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+            srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
         threading.Thread(target=srv.serve_forever, daemon=True).start()
         port = srv.server_address[1]
     elif mode == "tcp":

@@ -408,6 +408,55 @@ test_independent(void)
     dt_sink_cmd(&sink, "default 200");
 }
 
+/* HTTPS: verification on by default, ca_file, tls_verify: false. */
+static void
+test_tls(void)
+{
+    const char *cert = dt_path("cert.pem"), *key = dt_path("key.pem");
+    struct deliver_stats st;
+    struct dt_sink tls;
+    struct deliver *d;
+    struct dt_wait w;
+    char cmd[2048], args[1100], surl[128];
+
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey rsa:2048 -nodes -keyout '%s' -out '%s' -days 2 "
+             "-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1",
+             key, cert);
+    snprintf(args, sizeof(args), "'%s' '%s'", cert, key);
+    if (system(cmd) != 0 || dt_sink_start(&tls, "https", args) != 0) {
+        tap_skip(6, "openssl or python ssl unavailable");
+        return;
+    }
+    snprintf(surl, sizeof(surl), "https://127.0.0.1:%d/alerts", tls.port);
+    d = dt_deliver_new(&loop, "tlsca", dt_path("state"),
+                       dt_yaml("type: http\nurl: %s\nca_file: %s\n", surl, cert));
+    submit_range(d, 0, 5);
+    w.d = d;
+    w.n = 5;
+    ok(dt_run_until(&loop, dt_delivered_at_least, &w, 10000), "https with ca_file: delivered");
+    ok(dt_deliver_stop(&loop, d, 5000), "stop");
+
+    d = dt_deliver_new(&loop, "tlsstrict", dt_path("state"),
+                       dt_yaml("type: http\nurl: %s\ndrain_timeout: 10ms\n"
+                               "retry: {initial: 20ms, max: 50ms}\n",
+                               surl));
+    submit_range(d, 0, 5);
+    dt_run_for(&loop, 500);
+    deliver_get_stats(d, &st);
+    ok(st.delivered == 0 && st.failed > 0 && !st.up,
+       "a self-signed certificate is refused by default (verification on)");
+    ok(dt_deliver_stop(&loop, d, 5000), "stop");
+
+    d = dt_deliver_new(&loop, "tlsoff", dt_path("state"),
+                       dt_yaml("type: http\nurl: %s\ntls_verify: false\n", surl));
+    submit_range(d, 0, 5);
+    w.d = d;
+    ok(dt_run_until(&loop, dt_delivered_at_least, &w, 10000), "tls_verify: false: delivered");
+    ok(dt_deliver_stop(&loop, d, 5000), "stop");
+    dt_sink_stop(&tls);
+}
+
 static void
 check_error(const char *yaml, const char *want, const char *what)
 {
@@ -470,6 +519,7 @@ main(void)
     test_taxii();
     test_stop_hanging();
     test_independent();
+    test_tls();
     dt_sink_stop(&sink);
     dt_run_for(&loop, 10);
     is_int(uv_loop_close(&loop), 0, "every handle closed");

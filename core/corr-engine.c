@@ -549,6 +549,10 @@ corr_engine_bound_pending(struct corr_engine *eng)
     }
 }
 
+/*
+ * One rule match: late check, then correlate now or wait in the reorder buffer (ev is
+ * copied, not kept). Returns 0, or 1 for a late event (corr.h).
+ */
 int
 corr_engine_feed(struct corr_engine *eng, const struct rule *rule, const struct event *ev)
 {
@@ -597,6 +601,7 @@ corr_engine_feed(struct corr_engine *eng, const struct rule *rule, const struct 
     return 0;
 }
 
+/* The clock moved: release waiting matches and due timers in order, then expire groups. */
 void
 corr_engine_advance(struct corr_engine *eng, int64_t watermark_us)
 {
@@ -608,6 +613,7 @@ corr_engine_advance(struct corr_engine *eng, int64_t watermark_us)
     state_expire(eng->st, eng->wm);
 }
 
+/* End of input: advance to the highest event time fed. */
 void
 corr_engine_finish(struct corr_engine *eng)
 {
@@ -616,6 +622,7 @@ corr_engine_finish(struct corr_engine *eng)
     }
 }
 
+/* The engine's clock. */
 int64_t
 corr_engine_watermark(const struct corr_engine *eng)
 {
@@ -634,6 +641,7 @@ corr_pending_min_of(const struct corr_pending *p, uint32_t input, int32_t partit
     }
 }
 
+/* Lowest waiting source position of (input, partition); 1 if any waits (corr.h). */
 int
 corr_engine_pending_min(const struct corr_engine *eng, uint32_t input, int32_t partition,
                         int64_t *pos)
@@ -651,6 +659,7 @@ corr_engine_pending_min(const struct corr_engine *eng, uint32_t input, int32_t p
 
 /* --- lifecycle and reload --- */
 
+/* A new engine with its in-memory state store; caller frees with corr_engine_free(). */
 struct corr_engine *
 corr_engine_new(const struct corr_opts *opts, corr_alert_cb cb, void *arg)
 {
@@ -688,6 +697,7 @@ corr_engine_free_live(struct corr_engine *eng)
     eng->nlive = 0;
 }
 
+/* Free the engine, its state and every waiting match. NULL is accepted. */
 void
 corr_engine_free(struct corr_engine *eng)
 {
@@ -781,6 +791,10 @@ corr_engine_remap_pending(struct corr_engine *eng, const struct rule **sorted, s
     eng->stats.pending = eng->nheap + eng->nfifo;
 }
 
+/*
+ * Switch to a new array of rules: keep the state of unchanged correlations (id and hash),
+ * drop the rest, rebuild routing, re-point waiting matches. The rules are not owned.
+ */
 void
 corr_engine_set_rules(struct corr_engine *eng, const struct rule *const *rules, size_t n)
 {
@@ -922,6 +936,7 @@ corr_engine_set_rules(struct corr_engine *eng, const struct rule *const *rules, 
     free(sorted);
 }
 
+/* corr_engine_set_rules() over the rules of a rule set (which must outlive its use). */
 void
 corr_engine_set_ruleset(struct corr_engine *eng, const struct ruleset *rs)
 {
@@ -937,6 +952,7 @@ corr_engine_set_ruleset(struct corr_engine *eng, const struct ruleset *rs)
 
 /* --- observation --- */
 
+/* Copy the engine's counters and the store's into out. */
 void
 corr_engine_get_stats(const struct corr_engine *eng, struct corr_stats *out)
 {
@@ -965,6 +981,7 @@ corr_dump_time(struct buf *b, const char *name, int64_t us)
     buf_printf(b, "\"%s\":\"%s\",\"%s_us\":%" PRId64, name, when, name, us);
 }
 
+/* Write the live state as one JSON object (docs/CORRELATION.md, "Dump"). Returns 0 or -1. */
 int
 corr_engine_dump(const struct corr_engine *eng, FILE *out)
 {

@@ -134,6 +134,7 @@ corr_rule_check_aliases(const struct ynode *aliases, const struct corr_rule *cr,
     return bad ? -1 : 0;
 }
 
+/* Free a compiled correlation. NULL is accepted. */
 void
 corr_rule_free(struct corr_rule *cr)
 {
@@ -192,6 +193,10 @@ corr_rule_key_known(const char *k)
     return 0;
 }
 
+/*
+ * Compile a `correlation:` map into rule->corr (owned by the rule). Every problem goes to
+ * errs as FILE:LINE:COL. Returns 0 or -1 (rule->corr unchanged).
+ */
 int
 corr_rule_compile(const struct ynode *corr, struct rule *rule, struct errlist *errs)
 {
@@ -439,6 +444,10 @@ corr_link_visit(struct rule **rules, const struct corr_link_index *idx, size_t n
     color[i] = 2;
 }
 
+/*
+ * Resolve references, refuse cycles, mark unusable rules (corr = NULL) and set
+ * rule->generate of referenced rules. Returns the number of errors added.
+ */
 int
 corr_rules_link(struct rule **rules, size_t nrules, struct errlist *errs)
 {

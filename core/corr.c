@@ -16,6 +16,7 @@ static const struct corr_type *const corr_types[] = {
     &corr_absence_type,
 };
 
+/* The correlation type called name, or NULL. */
 const struct corr_type *
 corr_type_find(const char *name)
 {
@@ -42,6 +43,7 @@ corr_key_escape(struct buf *b, const char *s, size_t len)
     buf_append(b, s + from, len - from);
 }
 
+/* Build the group key of ev into b (corr-int.h). Returns 0, or -1 when a field is missing. */
 int
 corr_key_build(struct buf *b, const struct event *ev, const struct corr_field *f, size_t n)
 {
@@ -73,6 +75,7 @@ corr_key_build(struct buf *b, const struct event *ev, const struct corr_field *f
     return 0;
 }
 
+/* Append the values of a group key to fl as names[i]=value pairs. */
 void
 corr_key_split(struct alert_fields *fl, const char *key, size_t len, char *const *names,
                size_t n)
@@ -98,6 +101,7 @@ corr_key_split(struct alert_fields *fl, const char *key, size_t len, char *const
     buf_free(&v);
 }
 
+/* Parse a finite number from s[0..len) (blanks around allowed). Returns 0 or -1. */
 int
 corr_number_parse(const char *s, size_t len, double *out)
 {
@@ -137,6 +141,7 @@ corr_cond_number(const struct ynode *n, const struct rule *rule, const char *key
     return 0;
 }
 
+/* Parse a Sigma condition map into c; errors to errs. Returns 0 or -1. */
 int
 corr_cond_parse(const struct ynode *node, const struct rule *rule, struct state_cond *c,
                 struct errlist *errs)
@@ -206,12 +211,14 @@ corr_cond_parse(const struct ynode *node, const struct rule *rule, struct state_
     return bad ? -1 : 0;
 }
 
+/* 1 if the condition can only be decided when the window closes. */
 int
 corr_cond_needs_close(const struct state_cond *c)
 {
     return c->has_hi || c->has_neq;
 }
 
+/* The smallest count that satisfies a lower bound (0: no lower bound). */
 uint64_t
 corr_cond_min_count(const struct state_cond *c)
 {
@@ -230,6 +237,7 @@ corr_cond_min_count(const struct state_cond *c)
     return (uint64_t)m;
 }
 
+/* The condition as text ("gte 5") into buf[len]. */
 void
 corr_cond_format(const struct state_cond *c, char *buf, size_t len)
 {

@@ -1666,6 +1666,7 @@ smem_free(struct state_store *base)
     free(st);
 }
 
+/* A new in-memory store with these limits (NULL or 0: defaults); free with state_free(). */
 struct state_store *
 state_memory_new(const struct state_limits *limits)
 {

@@ -453,6 +453,14 @@ test_no_broker(void)
     ok(r && uv_now(loop) - t0 <= 1500, "stop finished within stop_timeout (%" PRIu64 " ms)",
        uv_now(loop) - t0);
     kafka_input_free(ki);
+
+    /* freed while running: handles closed, memory released by their close callbacks */
+    ki = NULL;
+    r = kafka_input_new(loop, &kc, coll_record_cb, NULL, &ki, err, sizeof(err)) == 0 &&
+        kafka_input_start(ki) == 0;
+    kafka_input_free(ki);
+    uv_run(loop, UV_RUN_NOWAIT);
+    ok(r && !uv_loop_alive(loop), "an input freed while running leaves nothing on the loop");
 }
 
 /* ---- 2. exactly once, then a second consumer of the group honours the commit ---- */
@@ -949,7 +957,7 @@ main(void)
     int r;
 
     log_set_level(getenv("KZ_TEST_DEBUG") != NULL ? LOG_LVL_DEBUG : LOG_LVL_WARNING);
-    tap_plan(53);
+    tap_plan(54);
     loop = xmalloc(sizeof(*loop));
     uv_loop_init(loop);
 

@@ -16,6 +16,10 @@
 #include "decode.h"
 #include "event.h"
 
+/* The range of usable event times: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z. */
+#define DECODE_TIME_MIN (-62135596800LL * 1000000)
+#define DECODE_TIME_MAX (253402300800LL * 1000000 - 1)
+
 /* One decode call. */
 struct decode_state {
     struct event *ev;
@@ -75,7 +79,7 @@ int decode_check_text(struct decode_state *st);
 const char *decode_quote(char *buf, const char *p, size_t n);
 /* Format us as time_format_rfc3339() does (27 chars + NUL into buf[32]), faster. */
 void decode_format_time(int64_t us, char *buf);
-/* Record the event's own time; a later call wins over an earlier one. */
+/* Record the event's own time; a later call wins; times outside years 1..9999 are ignored. */
 void decode_set_time(struct decode_state *st, int64_t us);
 
 /*

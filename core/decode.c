@@ -138,10 +138,14 @@ decode_check_text(struct decode_state *st)
     return 0;
 }
 
-/* Record the event's own time; decode_finish() applies it. */
+/* Record the event's own time (ignored outside years 1..9999); decode_finish() applies it. */
 void
 decode_set_time(struct decode_state *st, int64_t us)
 {
+    /* Only what RFC 3339 can write (years 1..9999) is a usable time. */
+    if (us < DECODE_TIME_MIN || us > DECODE_TIME_MAX) {
+        return;
+    }
     st->has_time = 1;
     st->time_us = us;
 }
@@ -253,7 +257,7 @@ decode_finish(struct decode_state *st)
     if (st->replace_ts) {
         event_del(ev, F_TIMESTAMP, sizeof(F_TIMESTAMP) - 1);
     }
-    if (ev->time_us >= -62135596800000000LL && ev->time_us < 253402300800000000LL) {
+    if (ev->time_us >= DECODE_TIME_MIN && ev->time_us <= DECODE_TIME_MAX) {
         ts = event_alloc(ev, 32);
         decode_format_time(ev->time_us, ts);
         return decode_add_ref(st, F_TIMESTAMP, sizeof(F_TIMESTAMP) - 1, ts, 27);

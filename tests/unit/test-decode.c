@@ -293,6 +293,11 @@ static const struct dcase cases[] = {
      "2020-11-08T12:30:00.111000Z", {"cef.ext.rt=Nov 08 2020 12:30:00.111 UTC"}},
     {DECODE_CEF, "CEF:0|a|b|c|d|e|1|receiptTime=2021-06-18T10:55:50Z", "cef",
      "2021-06-18T10:55:50.000000Z", {"!x"}},
+    /* Times RFC 3339 cannot write (year 0) are not usable (found by fuzzing). */
+    {DECODE_CEF, "<13>Feb 12 14:10:21 h CEF:0|a|b|c|d|e|1|rt=Jan 01 0000 00:00:00", "cef",
+     "2026-02-12T14:10:21.000000Z", {"cef.ext.rt=Jan 01 0000 00:00:00"}},
+    {DECODE_JSON, "{\"time\":\"0000-06-01T00:00:00Z\"}", "json", ARRIVAL, {"!x"}},
+    {DECODE_SYSLOG, "Jan 01 0001 00:30:00 +01:00 h a: m", "syslog", ARRIVAL, {"host.name=h"}},
     {DECODE_CEF, "CEF:0|a|b|c|d|e|1|rt=%EVENT_TIME%", "cef", ARRIVAL,
      {"cef.ext.rt=%EVENT_TIME%"}},
     /* Behind syslog headers; rt wins over the header's time. */

@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "privacy-text.h"
 #include "timeutil.h"
 #include "xmalloc.h"
 
@@ -50,6 +51,7 @@ const char *const conf_partner_host_keys[] = {"name",   "format", "deliver", "fi
 
 #define CONF_OFF(field) offsetof(struct conf, field)
 #define INPUT_OFF(field) offsetof(struct conf_input, field)
+#define PRIV_OFF(field) offsetof(struct conf_privacy, field)
 
 /* Top-level scalar keys. Sections with their own shape are handled by name below. */
 static const struct conf_key conf_top_keys[] = {
@@ -62,6 +64,64 @@ static const struct conf_key conf_top_keys[] = {
      "directory for partner spools and other state"},
     {"default_tlp", CT_ENUM, CONF_OFF(default_tlp), 0, "amber", 0, 0, conf_tlp_names,
      "TLP of alerts whose rule has no tlp.* tag (clear, green, amber, amber+strict, red)"},
+    {"reveal_map", CT_STR, CONF_OFF(reveal_map), 0, NULL, 0, 0, NULL,
+     "owner-side map of pseudonym to original (JSON lines, mode 0600) for every privacy "
+     "profile without its own reveal_map; read by kizunad --reveal; default: none"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static const struct conf_key conf_audit_keys[] = {
+    {"path", CT_STR, CONF_OFF(audit_path), 0, NULL, 0, 0, NULL,
+     "JSON lines file: one line per alert delivered to a partner or output (profile, fields "
+     "dropped or transformed, result); default: no audit log"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static const char *const conf_ip_methods[] = {"truncate", "prefix_preserving", NULL};
+
+static const struct conf_key conf_privacy_keys[] = {
+    {"keep", CT_STRLIST, PRIV_OFF(keep), PRIV_OFF(nkeep), NULL, 0, 0, NULL,
+     "allowlist of fields passed unchanged (globs); when given, any field neither kept nor "
+     "transformed below is dropped"},
+    {"drop", CT_STRLIST, PRIV_OFF(drop), PRIV_OFF(ndrop), NULL, 0, 0, NULL,
+     "fields always dropped (globs), before anything else"},
+    {"key_file", CT_STR, PRIV_OFF(key_file), 0, NULL, 0, 0, NULL,
+     "hex key file (at least 256 bits, mode 0600): keys the alert ids partners see, and is "
+     "the default key of pseudonymize and ip"},
+    {"redact_text", CT_STRLIST, PRIV_OFF(redact_text), PRIV_OFF(nredact_text), NULL, 0, 0, NULL,
+     "detectors for the text fields: email, ipv4, ipv6, user, hostname; without it the text "
+     "fields are dropped under an allowlist"},
+    {"text_fields", CT_STRLIST, PRIV_OFF(text_fields), PRIV_OFF(ntext_fields), NULL, 0, 0, NULL,
+     "free-text fields (globs); default: message, event.original, error.message, log.original"},
+    {"time_fields", CT_STRLIST, PRIV_OFF(time_fields), PRIV_OFF(ntime_fields), NULL, 0, 0, NULL,
+     "fields holding times, coarsened by time_granularity; default: @timestamp, "
+     "event.created, event.ingested, event.start, event.end"},
+    {"time_granularity", CT_DURATION, PRIV_OFF(time_granularity_us), 0, "0", 0,
+     INT64_C(86400000000), NULL, "round alert and field times down to this (e.g. 1m); 0: keep"},
+    {"reveal_map", CT_STR, PRIV_OFF(reveal_map), 0, NULL, 0, 0, NULL,
+     "owner-side pseudonym map of this profile (overrides the top-level reveal_map)"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static const struct conf_key conf_pseudonymize_keys[] = {
+    {"fields", CT_STRLIST, PRIV_OFF(pseudonymize), PRIV_OFF(npseudonymize), NULL, 0, 0, NULL,
+     "fields replaced by keyed pseudonyms \"pseu:\" + 32 hex digits (globs)"},
+    {"key_file", CT_STR, PRIV_OFF(pseudonym_key_file), 0, NULL, 0, 0, NULL,
+     "hex key file of the pseudonyms; default: the profile's key_file"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static const struct conf_key conf_ip_keys[] = {
+    {"fields", CT_STRLIST, PRIV_OFF(ip_fields), PRIV_OFF(nip_fields), NULL, 0, 0, NULL,
+     "fields holding IP addresses (globs); a value that is no address is dropped"},
+    {"method", CT_ENUM, PRIV_OFF(ip_method), 0, "truncate", 0, 0, conf_ip_methods,
+     "truncate (zero the host bits) or prefix_preserving (Crypto-PAn, keyed)"},
+    {"key_file", CT_STR, PRIV_OFF(ip_key_file), 0, NULL, 0, 0, NULL,
+     "hex key file for prefix_preserving; default: the profile's key_file"},
+    {"truncate_v4", CT_INT, PRIV_OFF(truncate_v4), 0, "24", 0, 32, NULL,
+     "IPv4 prefix bits kept by truncate"},
+    {"truncate_v6", CT_INT, PRIV_OFF(truncate_v6), 0, "48", 0, 128, NULL,
+     "IPv6 prefix bits kept by truncate"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -686,12 +746,161 @@ conf_load_partner(struct conf *conf, const struct ynode *node, struct conf_outpu
     return r;
 }
 
+/* A list default for a CT_STRLIST slot left empty. */
+static void
+conf_default_list(char ***slot, size_t *n, const char *const *def)
+{
+    size_t k = 0;
+
+    while (def[k] != NULL) {
+        k++;
+    }
+    *slot = xcalloc(k + 1, sizeof(char *));
+    for (*n = 0; *n < k; (*n)++) {
+        (*slot)[*n] = xstrdup(def[*n]);
+    }
+}
+
+/* One profile of privacy_profiles: (the key files are read later, by privacy.c). */
+static int
+conf_load_privacy(struct conf *conf, const struct ynode *key, const struct ynode *node,
+                  struct conf_privacy *p, struct errlist *errs)
+{
+    static const char *const skip[] = {"pseudonymize", "ip", NULL};
+    static const char *const text_def[] = {"message", "event.original", "error.message",
+                                           "log.original", NULL};
+    static const char *const time_def[] = {"@timestamp", "event.created", "event.ingested",
+                                           "event.start", "event.end", NULL};
+    const struct ynode *pseu = ynode_get(node, "pseudonymize");
+    const struct ynode *ip = ynode_get(node, "ip");
+    const struct ynode *rt = ynode_get(node, "redact_text");
+    const char *file = conf->file;
+    char *section = xasprintf("privacy profile '%s'", key->str);
+    char **paths[4];
+    int r = 0;
+
+    memset(p, 0, sizeof(*p));
+    p->name = xstrdup(key->str);
+    p->entry = node;
+    p->line = key->line;
+    if (node->type != YNODE_MAP) {
+        errlist_add(errs, file, node->line, node->col, "%s must be a map, not a %s", section,
+                    ynode_type_name(node));
+        free(section);
+        return -1;
+    }
+    r |= conf_apply(conf_privacy_keys, node, p, section, skip, file, errs);
+    r |= conf_apply(conf_pseudonymize_keys, pseu, p, "pseudonymize", NULL, file, errs);
+    r |= conf_apply(conf_ip_keys, ip, p, "ip", NULL, file, errs);
+    p->has_keep = ynode_get(node, "keep") != NULL;
+    if (ynode_get(node, "text_fields") == NULL) {
+        conf_default_list(&p->text_fields, &p->ntext_fields, text_def);
+    }
+    if (ynode_get(node, "time_fields") == NULL) {
+        conf_default_list(&p->time_fields, &p->ntime_fields, time_def);
+    }
+    for (size_t i = 0; i < p->nredact_text; i++) {
+        if (privacy_text_detector(p->redact_text[i]) == 0) {
+            const struct ynode *at = rt->type == YNODE_SEQ ? rt->items[i] : rt;
+            errlist_add(errs, file, at->line, at->col,
+                        "%s: unknown redact_text detector '%s' (email, ipv4, ipv6, user, "
+                        "hostname)",
+                        section, p->redact_text[i]);
+            r = -1;
+        }
+    }
+    if (p->npseudonymize > 0 && p->pseudonym_key_file == NULL && p->key_file == NULL) {
+        errlist_add(errs, file, pseu->line, pseu->col,
+                    "%s: pseudonymize needs a key_file (in pseudonymize: or in the profile)",
+                    section);
+        r = -1;
+    }
+    if (p->ip_method == CONF_IP_PREFIX_PRESERVING && p->ip_key_file == NULL &&
+        p->key_file == NULL) {
+        errlist_add(errs, file, ip->line, ip->col,
+                    "%s: ip method prefix_preserving needs a key_file (in ip: or in the "
+                    "profile)",
+                    section);
+        r = -1;
+    }
+    paths[0] = &p->key_file;
+    paths[1] = &p->pseudonym_key_file;
+    paths[2] = &p->ip_key_file;
+    paths[3] = &p->reveal_map;
+    for (size_t i = 0; i < 4; i++) {
+        if (*paths[i] != NULL) {
+            char *abs = conf_resolve(conf, *paths[i]);
+            free(*paths[i]);
+            *paths[i] = abs;
+        }
+    }
+    free(section);
+    return r;
+}
+
+const struct conf_privacy *
+conf_privacy_find(const struct conf *conf, const char *name)
+{
+    for (size_t i = 0; i < conf->nprivacy; i++) {
+        if (strcmp(conf->privacy[i].name, name) == 0) {
+            return &conf->privacy[i];
+        }
+    }
+    return NULL;
+}
+
+/* privacy_profiles:, audit: and reveal_map:, and the profile each partner names. */
+static int
+conf_load_privacy_all(struct conf *conf, const struct ynode *root, struct errlist *errs)
+{
+    const struct ynode *n = ynode_get(root, "privacy_profiles");
+    const char *file = conf->file;
+    int r = 0;
+
+    r |= conf_apply(conf_audit_keys, ynode_get(root, "audit"), conf, "audit", NULL, file, errs);
+    if (conf->audit_path != NULL) {
+        char *abs = conf_resolve(conf, conf->audit_path);
+        free(conf->audit_path);
+        conf->audit_path = abs;
+    }
+    if (conf->reveal_map != NULL) {
+        char *abs = conf_resolve(conf, conf->reveal_map);
+        free(conf->reveal_map);
+        conf->reveal_map = abs;
+    }
+    if (n != NULL && n->type != YNODE_MAP) {
+        errlist_add(errs, file, n->line, n->col,
+                    "'privacy_profiles' must be a map of profile names to profiles");
+        r = -1;
+    } else if (n != NULL) {
+        conf->privacy = xcalloc(n->n + 1, sizeof(*conf->privacy));
+        for (size_t i = 0; i < n->n; i++) {
+            r |= conf_load_privacy(conf, n->keys[i], n->items[i],
+                                   &conf->privacy[conf->nprivacy++], errs);
+        }
+    }
+    for (size_t i = 0; i < conf->noutputs; i++) {
+        const struct conf_output *co = &conf->outputs[i];
+        const struct ynode *pn;
+        if (co->privacy == NULL || conf_privacy_find(conf, co->privacy) != NULL) {
+            continue;
+        }
+        pn = ynode_get(co->entry, "privacy");
+        errlist_add(errs, file, pn ? pn->line : co->line, pn ? pn->col : 1,
+                    "partner '%s': unknown privacy profile '%s' (define it under "
+                    "privacy_profiles:)",
+                    co->name ? co->name : "?", co->privacy);
+        r = -1;
+    }
+    return r;
+}
+
 static int
 conf_load_doc(struct conf *conf, const struct ynode *root, struct errlist *errs)
 {
     static const char *const top_sections[] = {"inputs", "rules",    "outputs", "partners",
                                                "dead_letter", "limits", "time", "state",
-                                               "log",    NULL};
+                                               "log",    "privacy_profiles", "audit", NULL};
     const char *file = conf->file;
     const struct ynode *n;
     int r = 0;
@@ -789,6 +998,7 @@ conf_load_doc(struct conf *conf, const struct ynode *root, struct errlist *errs)
             }
         }
     }
+    r |= conf_load_privacy_all(conf, root, errs);
     return r ? -1 : 0;
 }
 
@@ -867,6 +1077,24 @@ conf_free(struct conf *conf)
         conf_free_strv(conf->outputs[i].rule_globs, conf->outputs[i].nrule_globs);
     }
     free(conf->outputs);
+    for (size_t i = 0; i < conf->nprivacy; i++) {
+        struct conf_privacy *p = &conf->privacy[i];
+        free(p->name);
+        conf_free_strv(p->keep, p->nkeep);
+        conf_free_strv(p->drop, p->ndrop);
+        free(p->key_file);
+        conf_free_strv(p->pseudonymize, p->npseudonymize);
+        free(p->pseudonym_key_file);
+        conf_free_strv(p->ip_fields, p->nip_fields);
+        free(p->ip_key_file);
+        conf_free_strv(p->redact_text, p->nredact_text);
+        conf_free_strv(p->text_fields, p->ntext_fields);
+        conf_free_strv(p->time_fields, p->ntime_fields);
+        free(p->reveal_map);
+    }
+    free(conf->privacy);
+    free(conf->audit_path);
+    free(conf->reveal_map);
     free(conf->dead_letter_path);
     free(conf->plugin_dir);
     free(conf->host_name);
@@ -900,4 +1128,8 @@ conf_print_reference(FILE *out)
     conf_print_table(out, "time", conf_time_keys);
     conf_print_table(out, "state", conf_state_keys);
     conf_print_table(out, "log", conf_log_keys);
+    conf_print_table(out, "audit", conf_audit_keys);
+    conf_print_table(out, "privacy_profiles.NAME (docs/PRIVACY.md)", conf_privacy_keys);
+    conf_print_table(out, "privacy_profiles.NAME.pseudonymize", conf_pseudonymize_keys);
+    conf_print_table(out, "privacy_profiles.NAME.ip", conf_ip_keys);
 }

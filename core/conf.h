@@ -66,6 +66,44 @@ struct conf_output {
     int line;
 };
 
+/* How a privacy profile transforms IP address fields. */
+enum conf_ip_method { CONF_IP_TRUNCATE = 0, CONF_IP_PREFIX_PRESERVING };
+
+/*
+ * A privacy profile (`privacy_profiles:` NAME: map), applied to the alerts of the partners
+ * that name it (privacy.c, docs/PRIVACY.md). Lists are fnmatch globs on field names unless
+ * said otherwise; key files are paths resolved against the config's directory. The key
+ * files are read by privacy_set_new(), not here.
+ */
+struct conf_privacy {
+    char *name;
+    const struct ynode *entry; /* the profile's YAML map, for positions */
+    int line;
+    int has_keep;              /* keep: given: an allowlist, nothing else passes */
+    char **keep;               /* fields passed unchanged */
+    size_t nkeep;
+    char **drop;               /* fields always dropped (checked first) */
+    size_t ndrop;
+    char *key_file;            /* profile key: shared alert ids, default of the others */
+    char **pseudonymize;       /* pseudonymize.fields */
+    size_t npseudonymize;
+    char *pseudonym_key_file;  /* pseudonymize.key_file */
+    char **ip_fields;          /* ip.fields */
+    size_t nip_fields;
+    int ip_method;             /* enum conf_ip_method */
+    char *ip_key_file;         /* ip.key_file */
+    int64_t truncate_v4;       /* prefix bits kept by truncation */
+    int64_t truncate_v6;
+    char **redact_text;        /* detector names (privacy-text.h); empty: text not redacted */
+    size_t nredact_text;
+    char **text_fields;        /* free-text fields */
+    size_t ntext_fields;
+    char **time_fields;        /* fields holding RFC 3339 times */
+    size_t ntime_fields;
+    int64_t time_granularity_us; /* 0: times unchanged */
+    char *reveal_map;          /* owner-side pseudonym map of this profile, or NULL */
+};
+
 struct conf {
     char *file; /* path of the config file */
     char *dir;  /* its directory: relative paths in the config are resolved against it */
@@ -105,6 +143,12 @@ struct conf {
     int log_level;
     int log_syslog;
     int log_json;
+
+    /* privacy_profiles:, audit:, reveal_map: (docs/PRIVACY.md) */
+    struct conf_privacy *privacy;
+    size_t nprivacy;
+    char *audit_path;       /* JSON lines audit of every delivery, or NULL */
+    char *reveal_map;       /* default reveal map of the profiles, or NULL */
 };
 
 /*
@@ -119,6 +163,8 @@ void conf_free(struct conf *conf);
 /* "clear", "green", "amber", "amber+strict", "red" (also "white" = clear) -> 0, or -1. */
 int conf_tlp_parse(const char *s, enum conf_tlp *out);
 const char *conf_tlp_name(enum conf_tlp tlp);
+/* The privacy profile called name, or NULL. */
+const struct conf_privacy *conf_privacy_find(const struct conf *conf, const char *name);
 /* Host keys of an `outputs:` entry and of a `partners:` entry (NULL-terminated). */
 extern const char *const conf_output_host_keys[];
 extern const char *const conf_partner_host_keys[];

@@ -1,6 +1,6 @@
 /*
- * The partner layer: filter, TLP, format plugin, and a file sink or a delivery spool for
- * every `outputs:` and `partners:` entry.
+ * The partner layer: filter, TLP, privacy profile, format plugin, and a file sink or a
+ * delivery spool for every `outputs:` and `partners:` entry; one audit line per delivery.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "deliver.h"
 #include "log.h"
 #include "output.h"
+#include "privacy.h"
 #include "xmalloc.h"
 
 /* An alert's bytes that a full spool refused; retried in order. */
@@ -18,6 +20,7 @@ struct output_pending {
     char id[33];
     char *bytes; /* owned */
     size_t len;
+    char *audit; /* owned audit record body (audit.h), or NULL */
 };
 
 struct output {
@@ -27,6 +30,7 @@ struct output {
     FILE *f;
     struct deliver *dlv;          /* partners: owned (possibly taken over from a prev set) */
     struct plugin_instance *inst;
+    struct privacy_profile *profile; /* the partner's privacy profile (os->privacy), or NULL */
     struct output_set *os;
     struct output_pending *pending;
     size_t npending;
@@ -45,6 +49,9 @@ struct output_set {
     enum conf_tlp default_tlp;
     output_writable_cb writable_cb;
     void *writable_arg;
+    struct privacy_set *privacy; /* the conf's privacy profiles, keys read at build time */
+    struct audit *audit;         /* NULL: no audit log */
+    struct privacy_report report; /* reused for every alert */
     /* shutdown */
     size_t stopping;
     void (*stop_done)(void *arg);
@@ -78,6 +85,8 @@ output_retry_pending(struct output *o)
             break;
         }
         o->accepted++;
+        audit_write(o->os->audit, p->audit, "spooled");
+        free(p->audit);
         free(p->bytes);
         done++;
     }
@@ -158,6 +167,19 @@ output_set_new(const struct conf *conf, struct plugin_registry *reg, uv_loop_t *
     os->v = xcalloc(conf->noutputs + 1, sizeof(*os->v));
     os->host_name = conf->host_name;
     os->default_tlp = conf->default_tlp;
+    /* Privacy profiles and the audit log are built with the set: a reload re-reads keys. */
+    if (privacy_set_new(conf, check_only, &os->privacy, errs) != 0) {
+        r = -1;
+    }
+    if (!check_only && conf->audit_path != NULL) {
+        char err[1024];
+        const struct ynode *an =
+            conf->ndocs > 0 ? ynode_get(ynode_get(conf->docs[0], "audit"), "path") : NULL;
+        if (audit_open(conf->audit_path, &os->audit, err, sizeof(err)) != 0) {
+            errlist_add(errs, conf->file, an ? an->line : 1, an ? an->col : 1, "%s", err);
+            r = -1;
+        }
+    }
     for (size_t i = 0; i < conf->noutputs; i++) {
         const struct conf_output *co = &conf->outputs[i];
         const char *const *host_keys =
@@ -193,6 +215,9 @@ output_set_new(const struct conf *conf, struct plugin_registry *reg, uv_loop_t *
         o->co = co;
         o->os = os;
         o->name = xstrdup(co->name);
+        if (co->privacy != NULL) {
+            o->profile = privacy_set_find(os->privacy, co->privacy);
+        }
         os->n++;
         if (co->is_partner) {
             if (output_open_partner(conf, co, loop, 0, prev, o, errs) != 0) {
@@ -281,14 +306,19 @@ output_filter_pass(const struct conf_output *co, const struct alert *a)
     return 1;
 }
 
-/* Hand formatted bytes to a partner's spool, or queue them while it refuses. */
+/*
+ * Hand formatted bytes to a partner's spool, or queue them while it refuses. audit (owned,
+ * may be NULL) is the audit record of the delivery.
+ */
 static void
-output_submit(struct output *o, const struct alert *a, const struct buf *b)
+output_submit(struct output *o, const struct alert *a, const struct buf *b, char *audit)
 {
     struct output_pending *p;
 
     if (o->npending == 0 && deliver_submit(o->dlv, a->id, b->data, b->len) == 0) {
         o->accepted++;
+        audit_write(o->os->audit, audit, "spooled");
+        free(audit);
         return;
     }
     if (!o->refusing) {
@@ -303,6 +333,29 @@ output_submit(struct output *o, const struct alert *a, const struct buf *b)
     p->bytes = xmalloc(b->len ? b->len : 1);
     memcpy(p->bytes, b->data, b->len);
     p->len = b->len;
+    p->audit = audit;
+    audit_write(o->os->audit, audit, "pending");
+}
+
+/* The audit record of delivering a (as out, after the privacy profile) to o; NULL without
+ * an audit log. */
+static char *
+output_audit_body(const struct output *o, const struct alert *a, const struct alert *out)
+{
+    struct audit_record rec = {0};
+
+    if (o->os->audit == NULL) {
+        return NULL;
+    }
+    rec.partner = o->name;
+    rec.format = o->co->plugin;
+    rec.alert_id = a->id;
+    rec.shared_id = out->id;
+    rec.rule_id = a->rule->id;
+    rec.tlp = a->tlp;
+    rec.profile = o->profile;
+    rec.report = o->profile != NULL ? &o->os->report : NULL;
+    return audit_record_body(&rec);
 }
 
 void
@@ -314,6 +367,9 @@ output_set_emit(struct output_set *os, struct alert *a)
     a->tlp = conf_tlp_name(tlp);
     for (size_t i = 0; i < os->n; i++) {
         struct output *o = &os->v[i];
+        struct alert *copy = NULL;
+        const struct alert *out = a;
+        char *audit;
         int st;
 
         if (!output_filter_pass(o->co, a)) {
@@ -325,25 +381,38 @@ output_set_emit(struct output_set *os, struct alert *a)
             continue;
         }
         a->partner = o->name;
+        if (o->profile != NULL) {
+            /* The plugin only ever sees the partner's copy (privacy.h). */
+            copy = privacy_apply(o->profile, a, &os->report);
+            out = copy;
+        }
         buf_reset(&os->buf);
-        st = plugin_instance_emit(o->inst, a, &os->buf);
+        st = plugin_instance_emit(o->inst, out, &os->buf);
         if (st != KZ_OK) {
             o->failed++;
             log_err("[%s] emit of alert %s failed: %s", plugin_instance_tag(o->inst), a->id,
                     plugin_status_name(st));
+            alert_free(copy);
             continue;
         }
+        audit = output_audit_body(o, a, out);
         if (o->dlv != NULL) {
-            output_submit(o, a, &os->buf);
+            output_submit(o, out, &os->buf, audit);
+            alert_free(copy);
             continue;
         }
+        alert_free(copy);
         if (fwrite(os->buf.data, 1, os->buf.len, o->f) != os->buf.len) {
             o->failed++;
             log_err("[%s] write to %s failed: %s", plugin_instance_tag(o->inst), o->path,
                     strerror(errno));
+            audit_write(os->audit, audit, "failed");
+            free(audit);
             continue;
         }
         o->accepted++;
+        audit_write(os->audit, audit, "written");
+        free(audit);
     }
     a->partner = NULL;
 }
@@ -396,6 +465,7 @@ output_set_flush(struct output_set *os)
 void
 output_set_reopen(struct output_set *os)
 {
+    audit_reopen(os->audit);
     for (size_t i = 0; i < os->n; i++) {
         struct output *o = &os->v[i];
         char err[512];
@@ -445,6 +515,9 @@ output_set_stop(struct output_set *os, void (*done)(void *arg), void *arg)
                     "writable); their source events were not acknowledged",
                     plugin_instance_tag(o->inst), o->npending);
         }
+        for (size_t j = 0; j < o->npending; j++) {
+            audit_write(os->audit, o->pending[j].audit, "refused");
+        }
         os->stopping++;
         deliver_stop(o->dlv, output_stop_one_cb, os);
     }
@@ -470,6 +543,7 @@ output_set_free(struct output_set *os)
         }
         for (size_t j = 0; j < o->npending; j++) {
             free(o->pending[j].bytes);
+            free(o->pending[j].audit);
         }
         free(o->pending);
         plugin_instance_free(o->inst);
@@ -478,6 +552,9 @@ output_set_free(struct output_set *os)
     }
     free(os->v);
     buf_free(&os->buf);
+    privacy_report_reset(&os->report);
+    privacy_set_free(os->privacy);
+    audit_close(os->audit);
     free(os);
 }
 

@@ -29,6 +29,7 @@
 #include "output.h"
 #include "pipeline.h"
 #include "plugin-loader.h"
+#include "reveal.h"
 #include "rule.h"
 #include "test-rules.h"
 #include "timeutil.h"
@@ -78,6 +79,8 @@ usage(FILE *out)
             "      --format FMT        decoder for --test-rules (default: the first input's)\n"
             "      --list-plugins      show the plugins in the plugin directory\n"
             "      --config-reference  print every configuration key as Markdown\n"
+            "      --reveal PSEUDONYM  print what a pseudonym stands for, from the reveal maps\n"
+            "                          of the config (exit 1 if unknown)\n"
             "  -v, --verbose           more detail (--test-rules), or debug logging\n"
             "      --version           print the version\n"
             "  -h, --help              this help\n");
@@ -589,7 +592,8 @@ daemon_list_plugins(const char *conf_path)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_CHECK = 256, OPT_VERSION, OPT_TEST_RULES, OPT_FORMAT, OPT_LIST, OPT_REF };
+    enum { OPT_CHECK = 256, OPT_VERSION, OPT_TEST_RULES, OPT_FORMAT, OPT_LIST, OPT_REF,
+           OPT_REVEAL };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, OPT_CHECK},
@@ -597,6 +601,7 @@ main(int argc, char **argv)
         {"format", required_argument, NULL, OPT_FORMAT},
         {"list-plugins", no_argument, NULL, OPT_LIST},
         {"config-reference", no_argument, NULL, OPT_REF},
+        {"reveal", required_argument, NULL, OPT_REVEAL},
         {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, 'h'},
@@ -604,7 +609,7 @@ main(int argc, char **argv)
     };
     struct daemon d = {0};
     int check = 0, list = 0, test_rules = 0, verbose = 0, c, r;
-    const char *test_file = NULL, *format = NULL;
+    const char *test_file = NULL, *format = NULL, *reveal = NULL;
 
     while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
         switch (c) {
@@ -631,6 +636,9 @@ main(int argc, char **argv)
         case OPT_REF:
             conf_print_reference(stdout);
             return 0;
+        case OPT_REVEAL:
+            reveal = optarg;
+            break;
         case 'v':
             verbose++;
             break;
@@ -654,6 +662,9 @@ main(int argc, char **argv)
     }
     if (test_rules) {
         return test_rules_run(d.conf_path, test_file, format, verbose, stdout);
+    }
+    if (reveal != NULL) {
+        return reveal_run(d.conf_path, reveal, stdout);
     }
     d.loop = uv_default_loop();
     if (daemon_load(&d, check) != 0) {

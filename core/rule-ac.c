@@ -242,6 +242,13 @@ rule_ac_nstates(const struct rule_ac *ac)
     return ac->nstates;
 }
 
+/* Size of the transition table in bytes (what has to stay in cache while scanning). */
+size_t
+rule_ac_table_bytes(const struct rule_ac *ac)
+{
+    return (size_t)ac->nstates * ac->stride * sizeof(*ac->delta);
+}
+
 /* Release the automaton (accepts NULL). */
 void
 rule_ac_free(struct rule_ac *ac)

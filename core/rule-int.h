@@ -14,6 +14,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "rule.h"
 #include "yaml-tree.h"
@@ -181,7 +182,6 @@ int rule_value_num_key(const char *s, size_t len, char *key);
 int rule_value_cidr_parse(const char *s, size_t len, uint8_t net[16], int *prefix);
 int rule_value_cidr_match(const struct rule_value *v, const char *s, size_t len);
 void rule_value_free(struct rule_value *v);
-extern const unsigned char rule_value_lower[256];
 
 /* rule-regex.c */
 int rule_regex_compile(struct rule_value *v, const char *pat, size_t len, uint32_t flags,
@@ -192,14 +192,19 @@ int rule_regex_mctx_init(struct rule_mctx *m, const struct ruleset_opts *opts,
                          uint32_t max_groups, uint32_t max_sels);
 void rule_regex_mctx_free(struct rule_mctx *m);
 
-/* rule-literal.c: required literals of a regex (lowercased); 0 literals: none known. */
+/* rule-literal.c: required literals of a regex (lowercased). */
 struct rule_litset {
-    char **lits; /* owned */
+    char **lits; /* owned; a match contains one of them */
     size_t *lens;
     size_t n;
 };
-int rule_literal_extract(const char *pat, size_t len, struct rule_litset *out);
+struct rule_litcnf {
+    struct rule_litset *sets; /* owned; a match satisfies every set */
+    size_t n;
+};
+int rule_literal_extract(const char *pat, size_t len, struct rule_litcnf *out);
 void rule_litset_free(struct rule_litset *ls);
+void rule_litcnf_free(struct rule_litcnf *cnf);
 
 /* rule-match.c */
 int rule_match_rule(struct rule_mctx *m, const struct rule *rule, struct event *ev);
@@ -210,6 +215,42 @@ int rule_match_test(struct rule_mctx *m, const struct rule_test *t, struct event
 /* The fields a keyword search looks at: message, or event.original when there is none. */
 const struct event_field *rule_match_keyword_field(const struct event *ev);
 
+extern const unsigned char rule_value_lower[256];
+
+/* ASCII-lowercase the 8 bytes of x at once (bytes 'A'..'Z' get 0x20 added). */
+static inline uint64_t
+rule_lower8(uint64_t x)
+{
+    uint64_t h = x & 0x7f7f7f7f7f7f7f7full;
+    uint64_t ge_a = h + 0x3f3f3f3f3f3f3f3full; /* high bit: >= 'A' */
+    uint64_t gt_z = h + 0x2525252525252525ull; /* high bit: > 'Z' */
+    uint64_t upper = ~x & (ge_a ^ gt_z) & 0x8080808080808080ull;
+
+    return x | (upper >> 2);
+}
+
+/* text[0..n) equals the lowercased lit[0..n) ignoring ASCII case (8 bytes at a time). */
+static inline int
+rule_lower_eq(const unsigned char *text, const char *lit, size_t n)
+{
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        uint64_t a, b;
+        memcpy(&a, text + i, 8);
+        memcpy(&b, lit + i, 8);
+        if (rule_lower8(a) != b) {
+            return 0;
+        }
+    }
+    for (; i < n; i++) {
+        if (rule_value_lower[text[i]] != (unsigned char)lit[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* rule-ac.c: Aho-Corasick over ASCII-lowercased bytes. */
 struct rule_ac;
 typedef void (*rule_ac_hit_cb)(void *arg, uint32_t id);
@@ -219,7 +260,27 @@ void rule_ac_build(struct rule_ac *ac);
 void rule_ac_scan(const struct rule_ac *ac, const char *s, size_t len, rule_ac_hit_cb cb,
                   void *arg);
 size_t rule_ac_nstates(const struct rule_ac *ac);
+size_t rule_ac_table_bytes(const struct rule_ac *ac);
 void rule_ac_free(struct rule_ac *ac);
+
+/* rule-gram.c: q-gram hash filter for large literal sets (literals of 3 bytes or more). */
+struct rule_gram;
+struct rule_gram *rule_gram_new(void);
+void rule_gram_add(struct rule_gram *g, const char *lit, size_t len, uint32_t id);
+void rule_gram_build(struct rule_gram *g);
+void rule_gram_scan(const struct rule_gram *g, const char *s, size_t len, rule_ac_hit_cb cb,
+                    void *arg);
+void rule_gram_free(struct rule_gram *g);
+
+/* rule-teddy.c: SIMD scanner for small literal sets (NULL from _new: not on this CPU). */
+#define RULE_TEDDY_MAX 64
+struct rule_teddy;
+struct rule_teddy *rule_teddy_new(void);
+void rule_teddy_add(struct rule_teddy *t, const char *lit, size_t len, uint32_t id);
+void rule_teddy_build(struct rule_teddy *t);
+void rule_teddy_scan(const struct rule_teddy *t, const char *s, size_t len, rule_ac_hit_cb cb,
+                     void *arg);
+void rule_teddy_free(struct rule_teddy *t);
 
 /* rule-prefilter.c */
 struct rule_prefilter *rule_prefilter_build(struct rule **det, uint32_t ndet);

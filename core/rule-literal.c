@@ -36,6 +36,9 @@ struct rl_parser {
     const char *end;
     int fail;
     int depth;
+    int top_alt;              /* the pattern has a top-level '|' */
+    struct rule_litset *cands; /* every requirement of the top-level sequence */
+    size_t ncands;
 };
 
 enum rl_kind { RL_EXACT, RL_EXACT_BREAK, RL_ZW, RL_OTHER };
@@ -413,13 +416,29 @@ rl_item(struct rl_parser *P, struct rl_res *r)
     return kind;
 }
 
+/* Offer cand as the requirement of a sequence; at the top level, also keep a copy. */
 static void
-rl_close_run(struct rl_buf *run, struct rule_litset *best)
+rl_offer(struct rl_parser *P, struct rule_litset *best, struct rule_litset *cand)
+{
+    if (P->depth == 1 && cand->n > 0) {
+        struct rule_litset *c;
+        P->cands = xreallocarray(P->cands, P->ncands + 1, sizeof(*P->cands));
+        c = &P->cands[P->ncands++];
+        memset(c, 0, sizeof(*c));
+        for (size_t i = 0; i < cand->n; i++) {
+            rl_set_add(c, cand->lits[i], cand->lens[i]);
+        }
+    }
+    rl_set_take_better(best, cand);
+}
+
+static void
+rl_close_run(struct rl_parser *P, struct rl_buf *run, struct rule_litset *best)
 {
     if (run->n > 0) {
         struct rule_litset cand = {0};
         rl_set_add(&cand, run->s, run->n);
-        rl_set_take_better(best, &cand);
+        rl_offer(P, best, &cand);
         run->n = 0;
     }
 }
@@ -446,17 +465,17 @@ rl_seq(struct rl_parser *P)
             break;
         case RL_EXACT_BREAK:
             rl_buf_add(&run, it.ex.s, it.ex.n);
-            rl_close_run(&run, &res.req);
+            rl_close_run(P, &run, &res.req);
             res.exact = 0;
             break;
         case RL_ZW:
-            rl_close_run(&run, &res.req);
+            rl_close_run(P, &run, &res.req);
             res.exact = 0;
             break;
         case RL_OTHER:
-            rl_close_run(&run, &res.req);
+            rl_close_run(P, &run, &res.req);
             res.exact = 0;
-            rl_set_take_better(&res.req, &it.req);
+            rl_offer(P, &res.req, &it.req);
             break;
         }
         rl_res_free(&it);
@@ -464,7 +483,7 @@ rl_seq(struct rl_parser *P)
     if (res.exact) {
         rl_buf_add(&res.ex, run.s, run.n);
     }
-    rl_close_run(&run, &res.req);
+    rl_close_run(P, &run, &res.req);
     free(run.s);
     return res;
 }
@@ -484,6 +503,9 @@ rl_alt(struct rl_parser *P)
     if (P->fail || P->p >= P->end || *P->p != '|') {
         P->depth--;
         return first;
+    }
+    if (P->depth == 1) {
+        P->top_alt = 1;
     }
     none = first.req.n == 0;
     res.req = first.req;
@@ -508,23 +530,50 @@ rl_alt(struct rl_parser *P)
     return res;
 }
 
+/* Release a literal CNF (the struct itself is the caller's). */
+void
+rule_litcnf_free(struct rule_litcnf *cnf)
+{
+    for (size_t i = 0; i < cnf->n; i++) {
+        rule_litset_free(&cnf->sets[i]);
+    }
+    free(cnf->sets);
+    memset(cnf, 0, sizeof(*cnf));
+}
+
 /*
- * Find literals one of which every match of the regex pat[0..len) contains. Returns 0 with
- * out->n > 0 when found, 0 with out->n == 0 when none is known. Caller frees out with
- * rule_litset_free().
+ * Find the literals that every match of the regex pat[0..len) contains: out->sets[i] are
+ * alternatives (a match contains one literal of each set, for every i). Several sets come
+ * from a pattern that is one sequence ("a.*b": {a}, {b}); the most selective set is first.
+ * out->n == 0 when nothing is known. Caller frees out with rule_litcnf_free(). Returns 0.
  */
 int
-rule_literal_extract(const char *pat, size_t len, struct rule_litset *out)
+rule_literal_extract(const char *pat, size_t len, struct rule_litcnf *out)
 {
     struct rl_parser P = {.p = pat, .end = pat + len};
     struct rl_res r;
 
     memset(out, 0, sizeof(*out));
     r = rl_alt(&P);
-    if (!P.fail && P.p == P.end) {
-        *out = r.req;
+    if (!P.fail && P.p == P.end && r.req.n > 0) {
+        out->sets = xcalloc(P.top_alt ? 1 : P.ncands + 1, sizeof(*out->sets));
+        out->sets[out->n++] = r.req; /* the best one first */
         memset(&r.req, 0, sizeof(r.req));
+        for (size_t i = 0; !P.top_alt && i < P.ncands; i++) {
+            int same = P.cands[i].n == out->sets[0].n;
+            for (size_t k = 0; same && k < P.cands[i].n; k++) {
+                same = strcmp(P.cands[i].lits[k], out->sets[0].lits[k]) == 0;
+            }
+            if (!same) {
+                out->sets[out->n++] = P.cands[i];
+                memset(&P.cands[i], 0, sizeof(P.cands[i]));
+            }
+        }
     }
+    for (size_t i = 0; i < P.ncands; i++) {
+        rule_litset_free(&P.cands[i]);
+    }
+    free(P.cands);
     rl_res_free(&r);
     return 0;
 }

@@ -63,43 +63,98 @@ naive_contains(const char *s, size_t len, const char *p, size_t plen)
     return 0;
 }
 
+/* The three literal scanners (automaton, q-gram filter, SIMD) against a naive search. */
 static void
-test_ac(void)
+test_scanners(void)
 {
-    const char alpha[] = "abAB-c\xc3\xa9";
-    int bad = 0, rounds = 200;
+    /* Letters in both cases, and bytes that only differ in bit 0x20 without being letters. */
+    const char alpha[] = "abAB-c@`[{\xc3\xa9 ";
+    int bad_ac = 0, bad_gram = 0, bad_teddy = 0, rounds = 400, have_teddy = 0;
 
     for (int round = 0; round < rounds; round++) {
         struct rule_ac *ac = rule_ac_new();
-        uint32_t npat = 1 + pick(40);
-        char pats[40][8];
-        size_t plen[40];
-        uint8_t hit[40];
-        struct ac_seen seen = {hit};
-        char text[200];
+        struct rule_gram *gram = rule_gram_new();
+        struct rule_teddy *teddy = rule_teddy_new();
+        uint32_t npat = 1 + pick(round % 2 ? 60 : 8);
+        char pats[60][12];
+        size_t plen[60];
+        uint8_t hit_ac[60], hit_gram[60], hit_teddy[60];
+        struct ac_seen s_ac = {hit_ac}, s_gram = {hit_gram}, s_teddy = {hit_teddy};
+        char text[300];
         size_t tlen = pick(sizeof(text));
 
         for (uint32_t i = 0; i < npat; i++) {
-            plen[i] = 1 + pick(6);
+            plen[i] = 3 + pick(round % 3 == 0 ? 9 : 3);
             for (size_t k = 0; k < plen[i]; k++) {
                 pats[i][k] = alpha[pick(sizeof(alpha) - 1)];
             }
             rule_ac_add(ac, pats[i], plen[i], i);
+            rule_gram_add(gram, pats[i], plen[i], i);
+            if (teddy != NULL) {
+                rule_teddy_add(teddy, pats[i], plen[i], i);
+            }
         }
         rule_ac_build(ac);
+        rule_gram_build(gram);
+        if (teddy != NULL) {
+            rule_teddy_build(teddy);
+            have_teddy = 1;
+        }
         for (size_t k = 0; k < tlen; k++) {
             text[k] = alpha[pick(sizeof(alpha) - 1)];
         }
-        memset(hit, 0, sizeof(hit));
-        rule_ac_scan(ac, text, tlen, ac_seen_cb, &seen);
-        for (uint32_t i = 0; i < npat; i++) {
-            if (hit[i] != naive_contains(text, tlen, pats[i], plen[i])) {
-                bad++;
+        /* Plant some literals, in other case, so that there is something to find. */
+        for (int k = 0; k < 3 && tlen > 12; k++) {
+            uint32_t i = pick(npat);
+            size_t at = pick((uint32_t)(tlen - plen[i]));
+            for (size_t j = 0; j < plen[i]; j++) {
+                char c = pats[i][j];
+                text[at + j] = (char)(c >= 'a' && c <= 'z' && pick(2) ? c - 32 : c);
             }
         }
+        memset(hit_ac, 0, sizeof(hit_ac));
+        memset(hit_gram, 0, sizeof(hit_gram));
+        memset(hit_teddy, 0, sizeof(hit_teddy));
+        rule_ac_scan(ac, text, tlen, ac_seen_cb, &s_ac);
+        rule_gram_scan(gram, text, tlen, ac_seen_cb, &s_gram);
+        if (teddy != NULL) {
+            rule_teddy_scan(teddy, text, tlen, ac_seen_cb, &s_teddy);
+        }
+        for (uint32_t i = 0; i < npat; i++) {
+            int want = naive_contains(text, tlen, pats[i], plen[i]);
+            bad_ac += hit_ac[i] != want;
+            bad_gram += hit_gram[i] != want;
+            bad_teddy += teddy != NULL && hit_teddy[i] != want;
+        }
         rule_ac_free(ac);
+        rule_gram_free(gram);
+        rule_teddy_free(teddy);
     }
-    is_int(bad, 0, "Aho-Corasick finds exactly the literals a naive search finds (200 rounds)");
+    is_int(bad_ac, 0, "Aho-Corasick finds exactly what a naive search finds (400 rounds)");
+    is_int(bad_gram, 0, "q-gram filter finds exactly what a naive search finds");
+    if (have_teddy) {
+        is_int(bad_teddy, 0, "SIMD scanner finds exactly what a naive search finds");
+    } else {
+        tap_skip(1, "no SSSE3 on this CPU: SIMD scanner not used");
+    }
+}
+
+static void
+test_lower8(void)
+{
+    int bad = 0;
+
+    for (int c = 0; c < 256; c++) {
+        unsigned char b[8];
+        uint64_t w, l;
+        memset(b, c, sizeof(b));
+        b[3] = (unsigned char)(255 - c);
+        memcpy(&w, b, 8);
+        l = rule_lower8(w);
+        memcpy(b, &l, 8);
+        bad += b[0] != rule_value_lower[c] || b[3] != rule_value_lower[255 - c];
+    }
+    is_int(bad, 0, "8-byte ASCII lowercasing agrees with the table for all bytes");
 }
 
 /* ---- required literals of regexes ---------------------------------------------------- */
@@ -110,23 +165,23 @@ struct lcase {
 };
 
 static const struct lcase lcases[] = {
-    {"Failed password for (?:invalid user )?\\S+ from", "failed password for "},
+    {"Failed password for (?:invalid user )?\\S+ from", "failed password for  &  from"},
     {"abc", "abc"},
-    {"ab(c|d)ef", "ab"},
-    {"a(c|d)eff", "eff"},
-    {"(?:abc|defg)x", "abc|defg"},
+    {"ab(c|d)ef", "ab & c|d & ef"},
+    {"a(c|d)eff", "eff & a & c|d"},
+    {"(?:abc|defg)x", "abc|defg & x"},
     {"abc|de", "abc|de"},
     {"abc|", ""},
     {"abc|d*", ""},
-    {"x(?i)Hello World", "hello world"},
+    {"x(?i)Hello World", "hello world & x"},
     {"(?x)a b c", ""},
     {"a\\.b\\[c", "a.b[c"},
-    {"foo\\d+barbaz", "barbaz"},
-    {"fooo?bar", "foo"},
-    {"fooo?barr", "barr"},
-    {"abc+def", "abc"},
+    {"foo\\d+barbaz", "barbaz & foo"},
+    {"fooo?bar", "foo & bar"},
+    {"fooo?barr", "barr & foo"},
+    {"abc+def", "abc & def"},
     {"(abc){2}", "abcabc"},
-    {"(?:ab)+cd", "ab"},
+    {"(?:ab)+cd", "ab & cd"},
     {"[abc]+xyz", "xyz"},
     {"[]abc]xyz", "xyz"},
     {"[^]x]{2}long-one", "long-one"},
@@ -135,7 +190,7 @@ static const struct lcase lcases[] = {
     {"^Invalid user", "invalid user"},
     {"\\bword\\b", "word"},
     {"(?=look)ahead", "ahead"},
-    {"a{2,}bcd", "bcd"},
+    {"a{2,}bcd", "bcd & a"},
     {"a{,3}bcd", ""},
     {"\\x41BCD", ""},
     {"\\Qa.b\\E", ""},
@@ -143,13 +198,30 @@ static const struct lcase lcases[] = {
     {"(*UTF)abc", ""},
     {"tab\\there", "tab\there"},
     {"pam_unix\\(sshd:auth\\): authentication failure; .*rhost=(\\S+)",
-     "pam_unix(sshd:auth): authentication failure; "},
-    {"kernel: \\[\\s*\\d+\\.\\d+\\] \\[UFW BLOCK\\]", "] [ufw block]"},
-    {"dovecot: (?:imap|pop3)-login: Disconnected", "-login: disconnected"},
+     "pam_unix(sshd:auth): authentication failure;  & rhost="},
+    {"kernel: \\[\\s*\\d+\\.\\d+\\] \\[UFW BLOCK\\]", "] [ufw block] & kernel: [ & ."},
+    {"dovecot: (?:imap|pop3)-login: Disconnected", "-login: disconnected & dovecot:  & imap|pop3"},
     {"(?#comment)abc", "abc"},
     {"a(?i:BC)d", "abcd"},
     {".*", ""},
 };
+
+static void
+lit_format(const struct rule_litcnf *lc, char *got, size_t len)
+{
+    got[0] = '\0';
+    for (size_t k = 0; k < lc->n; k++) {
+        if (k > 0) {
+            strncat(got, " & ", len - strlen(got) - 1);
+        }
+        for (size_t i = 0; i < lc->sets[k].n; i++) {
+            if (i > 0) {
+                strncat(got, "|", len - strlen(got) - 1);
+            }
+            strncat(got, lc->sets[k].lits[i], len - strlen(got) - 1);
+        }
+    }
+}
 
 static void
 test_literals(void)
@@ -157,22 +229,17 @@ test_literals(void)
     int bad = 0;
 
     for (size_t i = 0; i < sizeof(lcases) / sizeof(lcases[0]); i++) {
-        struct rule_litset ls;
-        char got[512] = "";
+        struct rule_litcnf lc;
+        char got[512];
 
-        rule_literal_extract(lcases[i].re, strlen(lcases[i].re), &ls);
-        for (size_t k = 0; k < ls.n; k++) {
-            if (k > 0) {
-                strcat(got, "|");
-            }
-            strncat(got, ls.lits[k], sizeof(got) - strlen(got) - 2);
-        }
+        rule_literal_extract(lcases[i].re, strlen(lcases[i].re), &lc);
+        lit_format(&lc, got, sizeof(got));
         if (strcmp(got, lcases[i].want) != 0) {
             printf("# literals of /%s/: got '%s' want '%s'\n", lcases[i].re, got,
                    lcases[i].want);
             bad++;
         }
-        rule_litset_free(&ls);
+        rule_litcnf_free(&lc);
     }
     is_int(bad, 0, "required literals of the regex table");
 }
@@ -212,29 +279,33 @@ test_literal_property(const char *const *lines, size_t nlines)
         PCRE2_SIZE off;
         pcre2_code *re = pcre2_compile((PCRE2_SPTR)prop_res[r], PCRE2_ZERO_TERMINATED, 0, &errc,
                                        &off, NULL);
-        struct rule_litset ls;
+        struct rule_litcnf lc;
 
         if (re == NULL) {
             printf("# cannot compile %s\n", prop_res[r]);
             bad++;
             continue;
         }
-        rule_literal_extract(prop_res[r], strlen(prop_res[r]), &ls);
+        rule_literal_extract(prop_res[r], strlen(prop_res[r]), &lc);
         for (size_t i = 0; i < nlines; i++) {
-            int found = ls.n == 0;
             if (pcre2_match(re, (PCRE2_SPTR)lines[i], strlen(lines[i]), 0, 0, md, NULL) < 0) {
                 continue;
             }
             matches++;
-            for (size_t k = 0; k < ls.n && !found; k++) {
-                found = naive_contains(lines[i], strlen(lines[i]), ls.lits[k], ls.lens[k]);
-            }
-            if (!found) {
-                printf("# /%s/ matches '%s' without its literals\n", prop_res[r], lines[i]);
-                bad++;
+            for (size_t k = 0; k < lc.n; k++) {
+                int found = 0;
+                for (size_t j = 0; j < lc.sets[k].n && !found; j++) {
+                    found = naive_contains(lines[i], strlen(lines[i]), lc.sets[k].lits[j],
+                                           lc.sets[k].lens[j]);
+                }
+                if (!found) {
+                    printf("# /%s/ matches '%s' without literal set %zu\n", prop_res[r],
+                           lines[i], k);
+                    bad++;
+                }
             }
         }
-        rule_litset_free(&ls);
+        rule_litcnf_free(&lc);
         pcre2_code_free(re);
     }
     pcre2_match_data_free(md);
@@ -560,7 +631,8 @@ main(void)
     char **lines = NULL;
     size_t n = 0, ncr = sizeof(crafted) / sizeof(crafted[0]);
 
-    test_ac();
+    test_scanners();
+    test_lower8();
     test_literals();
     if (access(gen, R_OK) == 0 && system("python3 -c 'pass' 2>/dev/null") == 0) {
         char *cmd = xasprintf("python3 '%s' --lines 4000 --seed 11 --out '%s' 2>/dev/null", gen,

@@ -60,6 +60,10 @@ static const struct conf_key conf_top_keys[] = {
      "tree, or the installed pkglibdir"},
     {"host_name", CT_STR, CONF_OFF(host_name), 0, NULL, 0, 0, NULL,
      "name of this kizunad in alerts (analyzer); default: the host name"},
+    {"user", CT_STR, CONF_OFF(run_user), 0, NULL, 0, 0, NULL,
+     "when started as root, drop privileges to this user once files and ports are open"},
+    {"group", CT_STR, CONF_OFF(run_group), 0, NULL, 0, 0, NULL,
+     "group for `user` (default: the user's primary group)"},
     {"state_dir", CT_STR, CONF_OFF(state_dir), 0, LOCALSTATEDIR "/lib/kizuna", 0, 0, NULL,
      "directory for partner spools and other state"},
     {"default_tlp", CT_ENUM, CONF_OFF(default_tlp), 0, "amber", 0, 0, conf_tlp_names,
@@ -155,6 +159,13 @@ static const struct conf_key conf_state_keys[] = {
      INT64_C(1000000000), NULL, "live groups per correlation rule; oldest evicted beyond"},
     {"max_groups", CT_INT, CONF_OFF(max_groups_total), 0, "4000000", 1, INT64_C(1000000000),
      NULL, "live groups over all rules; oldest evicted beyond"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static const struct conf_key conf_metrics_keys[] = {
+    {"listen", CT_STR, CONF_OFF(metrics_listen), 0, NULL, 0, 0, NULL,
+     "HOST:PORT of the Prometheus endpoint (/metrics, /healthz, /readyz), or \"off\"; "
+     "default: 127.0.0.1:9464 for a daemon with an endless input, off for a replay"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -900,7 +911,8 @@ conf_load_doc(struct conf *conf, const struct ynode *root, struct errlist *errs)
 {
     static const char *const top_sections[] = {"inputs", "rules",    "outputs", "partners",
                                                "dead_letter", "limits", "time", "state",
-                                               "log",    "privacy_profiles", "audit", NULL};
+                                               "log",    "privacy_profiles", "audit",
+                                               "metrics", NULL};
     const char *file = conf->file;
     const struct ynode *n;
     int r = 0;
@@ -915,6 +927,13 @@ conf_load_doc(struct conf *conf, const struct ynode *root, struct errlist *errs)
     r |= conf_apply(conf_time_keys, ynode_get(root, "time"), conf, "time", NULL, file, errs);
     r |= conf_apply(conf_state_keys, ynode_get(root, "state"), conf, "state", NULL, file, errs);
     r |= conf_apply(conf_log_keys, ynode_get(root, "log"), conf, "log", NULL, file, errs);
+    r |= conf_apply(conf_metrics_keys, ynode_get(root, "metrics"), conf, "metrics", NULL, file,
+                    errs);
+    if (conf->run_group != NULL && conf->run_user == NULL) {
+        const struct ynode *g = ynode_get(root, "group");
+        errlist_add(errs, file, g->line, g->col, "'group' needs 'user'");
+        r = -1;
+    }
     r |= conf_apply(conf_dead_letter_keys, ynode_get(root, "dead_letter"), conf, "dead_letter",
                     NULL, file, errs);
     conf->log_level += LOG_LVL_ERR; /* enum index -> syslog severity */
@@ -1099,6 +1118,9 @@ conf_free(struct conf *conf)
     free(conf->plugin_dir);
     free(conf->host_name);
     free(conf->state_dir);
+    free(conf->metrics_listen);
+    free(conf->run_user);
+    free(conf->run_group);
     yaml_tree_free_docs(conf->docs, conf->ndocs);
     free(conf->file);
     free(conf->dir);
@@ -1128,6 +1150,7 @@ conf_print_reference(FILE *out)
     conf_print_table(out, "time", conf_time_keys);
     conf_print_table(out, "state", conf_state_keys);
     conf_print_table(out, "log", conf_log_keys);
+    conf_print_table(out, "metrics", conf_metrics_keys);
     conf_print_table(out, "audit", conf_audit_keys);
     conf_print_table(out, "privacy_profiles.NAME (docs/PRIVACY.md)", conf_privacy_keys);
     conf_print_table(out, "privacy_profiles.NAME.pseudonymize", conf_pseudonymize_keys);

@@ -121,6 +121,9 @@ struct conf {
     char *plugin_dir;       /* NULL: KIZUNA_PLUGIN_DIR, the build tree, or PKGLIBDIR */
     char *host_name;        /* name of this kizunad in alerts (default: gethostname) */
     char *state_dir;        /* spools and other state (default LOCALSTATEDIR/lib/kizuna) */
+    char *run_user;         /* drop privileges to this user (NULL: stay) */
+    char *run_group;
+    char *metrics_listen;   /* NULL: default (see conf.c), "off": none */
     enum conf_tlp default_tlp; /* TLP of alerts whose rule has no tlp.* tag */
 
     /* limits: */

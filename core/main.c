@@ -26,11 +26,17 @@
 #include "input-file.h"
 #include "kafka.h"
 #include "log.h"
+#include "metrics-server.h"
+#include "metrics.h"
+#include "observe.h"
 #include "output.h"
 #include "pipeline.h"
 #include "plugin-loader.h"
+#include "privdrop.h"
+#include "procstat.h"
 #include "reveal.h"
 #include "rule.h"
+#include "sdnotify.h"
 #include "test-rules.h"
 #include "timeutil.h"
 #include "xmalloc.h"
@@ -64,6 +70,13 @@ struct daemon {
     uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
     uv_timer_t tick;
     uv_timer_t resume; /* resumes paused inputs when the outputs have room again */
+    struct metrics_registry *metrics;
+    struct metrics_server *msrv;
+    struct procstat *procstat;
+    struct observe *observe;
+    struct kafka_input **kafka; /* by input index, for the collectors */
+    struct sdnotify_watchdog *watchdog;
+    int started;
     int exit_code;
 };
 
@@ -238,6 +251,13 @@ daemon_outputs_stopped_cb(void *arg)
 {
     struct daemon *d = arg;
 
+    metrics_server_stop(d->msrv);
+    d->msrv = NULL;
+    procstat_stop(d->procstat);
+    d->procstat = NULL;
+    sdnotify_watchdog_stop(d->watchdog);
+    d->watchdog = NULL;
+
     uv_close((uv_handle_t *)&d->sig_term, daemon_close_cb);
     uv_close((uv_handle_t *)&d->sig_int, daemon_close_cb);
     uv_close((uv_handle_t *)&d->sig_hup, daemon_close_cb);
@@ -266,6 +286,7 @@ daemon_stop(struct daemon *d, const char *why)
         return;
     }
     d->stopping = 1;
+    sdnotify_stopping();
     log_notice("%s: stopping inputs, finishing in-flight events", why);
     for (size_t i = 0; i < d->ninputs; i++) {
         struct daemon_input *di = &d->inputs[i];
@@ -297,6 +318,7 @@ daemon_reload(struct daemon *d)
     struct ruleset_opts ro;
 
     log_notice("SIGHUP: reloading %s", d->conf_path);
+    sdnotify_reloading();
     if (conf_load(d->conf_path, &conf, &errs) != 0) {
         goto refused;
     }
@@ -329,6 +351,7 @@ daemon_reload(struct daemon *d)
     deadletter_reopen(d->dl);
     log_set_level(conf->log_level);
     log_notice("reload done: %zu rules active", ruleset_count(rs));
+    sdnotify_ready();
     errlist_free(&errs);
     return;
 
@@ -342,6 +365,7 @@ refused:
     ruleset_free(rs);
     conf_free(conf);
     errlist_free(&errs);
+    sdnotify_ready();
 }
 
 static void
@@ -374,6 +398,90 @@ daemon_tick_cb(uv_timer_t *t)
 
     pipeline_tick(d->pipe);
     pipeline_flush(d->pipe);
+}
+
+/* /readyz: ready once the inputs run, while no Kafka input has lost its brokers. */
+static int
+daemon_ready_cb(void *arg, struct buf *reason)
+{
+    struct daemon *d = arg;
+
+    if (d->stopping) {
+        buf_puts(reason, "stopping");
+        return 0;
+    }
+    if (!d->started) {
+        buf_puts(reason, "starting");
+        return 0;
+    }
+    for (size_t i = 0; i < d->ninputs; i++) {
+        struct kafka_input_stats st;
+        if (d->inputs[i].kafka == NULL) {
+            continue;
+        }
+        kafka_input_get_stats(d->inputs[i].kafka, &st);
+        if (st.brokers_down) {
+            buf_printf(reason, "input %s: Kafka brokers unreachable",
+                       d->boot_conf->inputs[i].name);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* 1 when every input of conf ends by itself (stdin, files not followed). */
+static int
+daemon_conf_finite(const struct conf *conf)
+{
+    for (size_t i = 0; i < conf->ninputs; i++) {
+        if (conf->inputs[i].type == INPUT_KAFKA || conf->inputs[i].follow) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/*
+ * The Prometheus endpoint: where the config says, or by default on 127.0.0.1:9464 for a
+ * daemon with an endless input (a replay has none unless configured). A configured address
+ * that cannot be bound stops the start; the default one only warns.
+ */
+static int
+daemon_start_metrics(struct daemon *d)
+{
+    const struct conf *conf = d->boot_conf;
+    const char *listen = conf->metrics_listen;
+    struct observe_sources src = {0};
+    char err[512];
+
+    if (listen != NULL && strcmp(listen, "off") == 0) {
+        return 0;
+    }
+    if (listen == NULL && daemon_conf_finite(conf)) {
+        return 0;
+    }
+    d->metrics = metrics_registry_new();
+    if (procstat_start(d->loop, d->metrics, 0, &d->procstat) != 0) {
+        log_warn("process metrics unavailable");
+    }
+    src.pipe = d->pipe;
+    src.outputs = &d->outputs;
+    src.conf = (const struct conf **)&d->boot_conf;
+    src.kafka = d->kafka;
+    src.ninputs = d->ninputs;
+    d->observe = observe_register(d->metrics, &src);
+    if (metrics_server_start(d->loop, listen ? listen : "127.0.0.1:9464", d->metrics, &d->msrv,
+                             err, sizeof(err)) != 0) {
+        if (listen != NULL) {
+            log_err("metrics: %s", err);
+            return -1;
+        }
+        log_warn("metrics: %s; running without the metrics endpoint", err);
+        return 0;
+    }
+    metrics_server_set_ready_cb(d->msrv, daemon_ready_cb, d);
+    log_info("metrics on http://%s/metrics", listen ? listen : "127.0.0.1:9464");
+    return 0;
 }
 
 static int
@@ -421,6 +529,22 @@ daemon_start_inputs(struct daemon *d)
             }
         }
     }
+    d->kafka = xcalloc(d->ninputs + 1, sizeof(*d->kafka));
+    for (size_t i = 0; i < d->ninputs; i++) {
+        d->kafka[i] = d->inputs[i].kafka;
+    }
+    if (daemon_start_metrics(d) != 0) {
+        return -1;
+    }
+    /* Everything that needs root is open (input files, ports, spools): drop privileges
+     * before any event is read. */
+    if (conf->run_user != NULL) {
+        if (privdrop_to(conf->run_user, conf->run_group, err, sizeof(err)) != 0) {
+            log_err("%s", err);
+            return -1;
+        }
+        log_info("running as user %s", conf->run_user);
+    }
     for (size_t i = 0; i < d->ninputs; i++) {
         struct daemon_input *di = &d->inputs[i];
         di->running = 1;
@@ -436,6 +560,12 @@ daemon_start_inputs(struct daemon *d)
             return -1;
         }
     }
+    d->started = 1;
+    sdnotify_ready();
+    sdnotify_status("running");
+    if (sdnotify_watchdog_start(d->loop, &d->watchdog) != 0) {
+        log_warn("systemd watchdog could not be started");
+    }
     return 0;
 }
 
@@ -446,9 +576,15 @@ daemon_free(struct daemon *d)
         file_input_free(d->inputs[i].file);
         kafka_input_free(d->inputs[i].kafka);
     }
+    metrics_server_stop(d->msrv);
+    procstat_stop(d->procstat);
+    sdnotify_watchdog_stop(d->watchdog);
     if (d->loop != NULL) {
         uv_run(d->loop, UV_RUN_DEFAULT); /* let close callbacks run */
     }
+    metrics_registry_free(d->metrics);
+    observe_free(d->observe);
+    free(d->kafka);
     free(d->inputs);
     pipeline_free(d->pipe);
     output_set_free(d->outputs);

@@ -34,6 +34,10 @@ struct pipeline {
 
     struct source_clock *sources;
     size_t nsources;
+    struct pipeline_input_stats *inputs; /* by input index */
+    size_t ninputs;
+    struct pipeline_rule_stats *rules;   /* by rule index of rs */
+    size_t nrules;
     int64_t clock;       /* the daemon's event-time clock (monotonic) */
     int64_t max_seen;    /* highest event time over all sources */
     int late;            /* the event being processed is behind the clock */
@@ -44,6 +48,9 @@ static void
 pipeline_emit(struct pipeline *p, struct alert *a)
 {
     p->stats.alerts++;
+    if (a->rule->index < p->nrules) {
+        p->rules[a->rule->index].alerts++;
+    }
     if (p->outputs != NULL) {
         output_set_emit(p->outputs, a);
     }
@@ -82,6 +89,8 @@ pipeline_free(struct pipeline *p)
     corr_engine_free(p->corr);
     event_free(&p->ev);
     free(p->sources);
+    free(p->inputs);
+    free(p->rules);
     free(p);
 }
 
@@ -89,6 +98,9 @@ void
 pipeline_set_ruleset(struct pipeline *p, struct ruleset *rs)
 {
     p->rs = rs;
+    free(p->rules);
+    p->nrules = rs != NULL ? ruleset_count(rs) : 0;
+    p->rules = xcalloc(p->nrules + 1, sizeof(*p->rules));
     corr_engine_set_ruleset(p->corr, rs);
 }
 
@@ -165,11 +177,24 @@ pipeline_update_clock(struct pipeline *p, int64_t wall)
     }
 }
 
+/* The counters of input `input`, grown on first use. */
+static struct pipeline_input_stats *
+pipeline_input(struct pipeline *p, uint32_t input)
+{
+    if (input >= p->ninputs) {
+        p->inputs = xreallocarray(p->inputs, input + 1, sizeof(*p->inputs));
+        memset(p->inputs + p->ninputs, 0, (input + 1 - p->ninputs) * sizeof(*p->inputs));
+        p->ninputs = input + 1;
+    }
+    return &p->inputs[input];
+}
+
 static void
 pipeline_dead_letter(struct pipeline *p, const struct event_source *src, const char *reason,
                      const char *data, size_t len)
 {
     p->stats.dead_lettered++;
+    pipeline_input(p, src->input)->dead_lettered++;
     deadletter_write(p->dl, src, reason, data, len);
 }
 
@@ -180,6 +205,9 @@ pipeline_match_cb(void *arg, const struct rule *rule, struct event *ev)
     char key[512];
 
     p->stats.rule_matches++;
+    if (rule->index < p->nrules) {
+        p->rules[rule->index].matches++;
+    }
     if (rule->generate) {
         struct alert *a = alert_new(rule);
         struct alert_fields *evd;
@@ -224,9 +252,12 @@ pipeline_process(struct pipeline *p, const struct event_source *src, enum decode
     struct event *ev = &p->ev;
     struct source_clock *sc;
     int64_t wall = time_now_us();
+    struct pipeline_input_stats *is = pipeline_input(p, src->input);
 
     p->stats.records++;
     p->stats.bytes += len;
+    is->records++;
+    is->bytes += len;
     if ((int64_t)len > p->conf->max_event_bytes) {
         snprintf(p->reason, sizeof(p->reason), "event of %zu bytes exceeds limits.max_event_bytes"
                  " (%" PRId64 ")", len, p->conf->max_event_bytes);
@@ -247,14 +278,17 @@ pipeline_process(struct pipeline *p, const struct event_source *src, enum decode
         return 0;
     }
     p->stats.decoded++;
+    is->decoded++;
 
     p->late = 0;
     if (ev->time_from_arrival) {
         p->stats.no_time++;
+        is->no_time++;
     } else {
         if (p->clock != INT64_MIN && ev->time_us < p->clock) {
             /* Late: detection still alerts; the late policy decides about correlation. */
             p->stats.late++;
+            is->late++;
             p->late = 1;
         }
         sc = pipeline_source(p, src->input, src->partition);
@@ -328,6 +362,34 @@ void
 pipeline_get_stats(const struct pipeline *p, struct pipeline_stats *out)
 {
     *out = p->stats;
+}
+
+void
+pipeline_get_input_stats(const struct pipeline *p, uint32_t input,
+                         struct pipeline_input_stats *out)
+{
+    if (input < p->ninputs) {
+        *out = p->inputs[input];
+    } else {
+        memset(out, 0, sizeof(*out));
+    }
+}
+
+void
+pipeline_get_rule_stats(const struct pipeline *p, uint32_t rule_index,
+                        struct pipeline_rule_stats *out)
+{
+    if (rule_index < p->nrules) {
+        *out = p->rules[rule_index];
+    } else {
+        memset(out, 0, sizeof(*out));
+    }
+}
+
+const struct ruleset *
+pipeline_ruleset(const struct pipeline *p)
+{
+    return p->rs;
 }
 
 int64_t

@@ -42,6 +42,22 @@ struct pipeline_stats {
     uint64_t alerts;       /* alerts handed to the outputs */
 };
 
+/* Counters of one input (all its sources/partitions together). */
+struct pipeline_input_stats {
+    uint64_t records;
+    uint64_t bytes;
+    uint64_t decoded;
+    uint64_t dead_lettered;
+    uint64_t late;
+    uint64_t no_time;
+};
+
+/* Counters of one rule of the current rule set (reset when a reload swaps the set). */
+struct pipeline_rule_stats {
+    uint64_t matches; /* detection rules: events matched */
+    uint64_t alerts;  /* alerts raised by the rule (detection or correlation) */
+};
+
 struct pipeline;
 
 struct pipeline *pipeline_new(const struct conf *conf, struct deadletter *dl);
@@ -77,6 +93,14 @@ void pipeline_tick(struct pipeline *p);
 /* Flush outputs and the dead-letter sink. */
 void pipeline_flush(struct pipeline *p);
 void pipeline_get_stats(const struct pipeline *p, struct pipeline_stats *out);
+/* Counters of input number `input` (zeros for an input that saw nothing). */
+void pipeline_get_input_stats(const struct pipeline *p, uint32_t input,
+                              struct pipeline_input_stats *out);
+/* Counters of the rule at index `rule_index` of the current rule set. */
+void pipeline_get_rule_stats(const struct pipeline *p, uint32_t rule_index,
+                             struct pipeline_rule_stats *out);
+/* The rule set in use (borrowed; may be NULL). */
+const struct ruleset *pipeline_ruleset(const struct pipeline *p);
 /* The current event-time clock (µs), or INT64_MIN before any event. */
 int64_t pipeline_clock(const struct pipeline *p);
 

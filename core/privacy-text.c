@@ -13,8 +13,8 @@
 #define PT_KNOWN 0x100u  /* known value; index in span.known */
 #define PT_MERGED 0x200u /* partly overlapping findings, replaced together */
 
-const char *const privacy_text_detector_names[] = {"email", "ipv4", "ipv6", "user", "hostname",
-                                                   NULL};
+const char *const privacy_text_detector_names[] = {"email", "ipv4",     "ipv6",
+                                                   "user",  "hostname", NULL};
 
 struct pt_span {
     size_t start;
@@ -220,7 +220,8 @@ pt_find_ipv6(const char *s, size_t len, struct pt_spans *sp)
         size_t e = i, colons = 0;
 
         if (!pt_ipv6_char((unsigned char)s[i]) ||
-            (i > 0 && (pt_word((unsigned char)s[i - 1]) || pt_ipv6_char((unsigned char)s[i - 1])))) {
+            (i > 0 &&
+             (pt_word((unsigned char)s[i - 1]) || pt_ipv6_char((unsigned char)s[i - 1])))) {
             i++;
             continue;
         }
@@ -286,18 +287,12 @@ struct pt_keyword {
 };
 
 static const struct pt_keyword pt_keywords[] = {
-    {"user", PRIVACY_TEXT_USER, 1, 1},
-    {"username", PRIVACY_TEXT_USER, 1, 1},
-    {"login", PRIVACY_TEXT_USER, 1, 0},
-    {"logname", PRIVACY_TEXT_USER, 1, 0},
-    {"ruser", PRIVACY_TEXT_USER, 1, 0},
-    {"account", PRIVACY_TEXT_USER, 1, 0},
-    {"for", PRIVACY_TEXT_USER, 0, 1},
-    {"host", PRIVACY_TEXT_HOSTNAME, 1, 0},
-    {"hostname", PRIVACY_TEXT_HOSTNAME, 1, 0},
-    {"rhost", PRIVACY_TEXT_HOSTNAME, 1, 0},
-    {"shost", PRIVACY_TEXT_HOSTNAME, 1, 0},
-    {"dhost", PRIVACY_TEXT_HOSTNAME, 1, 0},
+    {"user", PRIVACY_TEXT_USER, 1, 1},         {"username", PRIVACY_TEXT_USER, 1, 1},
+    {"login", PRIVACY_TEXT_USER, 1, 0},        {"logname", PRIVACY_TEXT_USER, 1, 0},
+    {"ruser", PRIVACY_TEXT_USER, 1, 0},        {"account", PRIVACY_TEXT_USER, 1, 0},
+    {"for", PRIVACY_TEXT_USER, 0, 1},          {"host", PRIVACY_TEXT_HOSTNAME, 1, 0},
+    {"hostname", PRIVACY_TEXT_HOSTNAME, 1, 0}, {"rhost", PRIVACY_TEXT_HOSTNAME, 1, 0},
+    {"shost", PRIVACY_TEXT_HOSTNAME, 1, 0},    {"dhost", PRIVACY_TEXT_HOSTNAME, 1, 0},
 };
 
 /* Words after "for " that are not user names. */

@@ -142,8 +142,7 @@ pv_hash_profile(struct privacy_profile *p)
     EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
     EVP_DigestUpdate(ctx, "kizuna privacy profile v1\n", 26);
     EVP_DigestUpdate(ctx, cp->name, strlen(cp->name) + 1);
-    EVP_DigestUpdate(ctx, cp->has_keep ? "allowlist\n" : "no-allowlist\n",
-                     cp->has_keep ? 10 : 13);
+    EVP_DigestUpdate(ctx, cp->has_keep ? "allowlist\n" : "no-allowlist\n", cp->has_keep ? 10 : 13);
     pv_canon_list(ctx, "keep", cp->keep, cp->nkeep);
     pv_canon_list(ctx, "drop", cp->drop, cp->ndrop);
     pv_canon_list(ctx, "pseudonymize", cp->pseudonymize, cp->npseudonymize);
@@ -211,8 +210,7 @@ pv_key(struct pv_keycache *kc, const struct conf *conf, const struct conf_privac
         at = kn;
     }
     if (pseudonym_key_read(path, &key, &klen, err, sizeof(err)) != 0) {
-        errlist_add(errs, conf->file, at->line, at->col, "privacy profile '%s': %s", cp->name,
-                    err);
+        errlist_add(errs, conf->file, at->line, at->col, "privacy profile '%s': %s", cp->name, err);
         return NULL;
     }
     kc->paths = xreallocarray(kc->paths, kc->n + 1, sizeof(*kc->paths));
@@ -250,8 +248,8 @@ pv_profile_keys(struct privacy_profile *p, const struct conf *conf, struct pv_ke
     }
     if (pseu_path != NULL) {
         size_t len;
-        const unsigned char *k = pv_key(kc, conf, cp, pseu_path, cp->pseudonym_key_file ?
-                                        "pseudonymize" : NULL, &len, errs);
+        const unsigned char *k = pv_key(kc, conf, cp, pseu_path,
+                                        cp->pseudonym_key_file ? "pseudonymize" : NULL, &len, errs);
         if (k == NULL) {
             r = -1;
         } else {
@@ -262,8 +260,8 @@ pv_profile_keys(struct privacy_profile *p, const struct conf *conf, struct pv_ke
     }
     if (ip_path != NULL) {
         size_t len;
-        const unsigned char *k = pv_key(kc, conf, cp, ip_path, cp->ip_key_file ? "ip" : NULL,
-                                        &len, errs);
+        const unsigned char *k =
+            pv_key(kc, conf, cp, ip_path, cp->ip_key_file ? "ip" : NULL, &len, errs);
         unsigned char ck[PSEUDONYM_MD_LEN];
         if (k == NULL) {
             r = -1;
@@ -326,8 +324,7 @@ pv_reveal(struct privacy_set *ps, const struct conf *conf, const struct conf_pri
         if (at == NULL) {
             at = cp->entry;
         }
-        errlist_add(errs, conf->file, at->line, at->col, "privacy profile '%s': %s", cp->name,
-                    err);
+        errlist_add(errs, conf->file, at->line, at->col, "privacy profile '%s': %s", cp->name, err);
         return NULL;
     }
     if (rv != NULL) {
@@ -560,7 +557,8 @@ pv_transform(struct pv_ctx *cx, enum pv_action act, const char *v, size_t len)
     int ok = 1;
 
     for (size_t i = 0; i < cx->nknown; i++) {
-        if (cx->kact[i] == act && cx->known[i].len == len && memcmp(cx->known[i].value, v, len) == 0) {
+        if (cx->kact[i] == act && cx->known[i].len == len &&
+            memcmp(cx->known[i].value, v, len) == 0) {
             return &cx->known[i];
         }
     }
@@ -607,7 +605,7 @@ pv_text_cb(void *arg, unsigned kind, const char *s, size_t len, struct buf *out)
             buf_append(out, k->repl, k->repl_len);
             return;
         }
-        buf_puts(out, kind == PRIVACY_TEXT_EMAIL ? "[email]"
+        buf_puts(out, kind == PRIVACY_TEXT_EMAIL  ? "[email]"
                       : kind == PRIVACY_TEXT_USER ? "[user]"
                                                   : "[host]");
         return;
@@ -713,8 +711,7 @@ pv_group_key(struct pv_ctx *cx, const struct alert *a, struct alert *c)
         if (st >= 0) {
             v = one.v[one.n - 1].value;
             vl = one.v[one.n - 1].value_len;
-            alert_fields_add(&c->group, one.v[one.n - 1].name, one.v[one.n - 1].name_len, v,
-                             vl);
+            alert_fields_add(&c->group, one.v[one.n - 1].name, one.v[one.n - 1].name_len, v, vl);
         }
         if (i > 0) {
             buf_putc(&key, '|');

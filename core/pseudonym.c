@@ -25,8 +25,7 @@ pseudonym_hmac(const void *key, size_t keylen, const void *data, size_t len,
 {
     unsigned int n = 0;
 
-    if (keylen > 0x7fffffff ||
-        HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &n) == NULL ||
+    if (keylen > 0x7fffffff || HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &n) == NULL ||
         n != PSEUDONYM_MD_LEN) {
         memset(out, 0, PSEUDONYM_MD_LEN);
         return -1;
@@ -35,8 +34,8 @@ pseudonym_hmac(const void *key, size_t keylen, const void *data, size_t len,
 }
 
 void
-pseudonym_derive(const unsigned char *key, size_t keylen, const char *purpose,
-                 const char *context, unsigned char out[PSEUDONYM_MD_LEN])
+pseudonym_derive(const unsigned char *key, size_t keylen, const char *purpose, const char *context,
+                 unsigned char out[PSEUDONYM_MD_LEN])
 {
     size_t plen = strlen(purpose), clen = strlen(context);
     char *info = xmalloc(plen + 1 + clen);
@@ -152,8 +151,7 @@ pseudonym_key_parse(const char *path, const char *text, size_t len, unsigned cha
 }
 
 int
-pseudonym_key_read(const char *path, unsigned char **key, size_t *keylen, char *err,
-                   size_t errlen)
+pseudonym_key_read(const char *path, unsigned char **key, size_t *keylen, char *err, size_t errlen)
 {
     char *text = NULL;
     unsigned char *k = NULL;

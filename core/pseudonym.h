@@ -19,11 +19,11 @@
 #include <stddef.h>
 
 #define PSEUDONYM_PREFIX "pseu:"
-#define PSEUDONYM_HEX 32                     /* 128 bits */
-#define PSEUDONYM_LEN (5 + PSEUDONYM_HEX)    /* "pseu:" + hex, without the NUL */
-#define PSEUDONYM_KEY_MIN 32                 /* bytes of key material a key file needs */
-#define PSEUDONYM_KEY_MAX 1024               /* bytes: longer files are refused */
-#define PSEUDONYM_MD_LEN 32                  /* HMAC-SHA-256 output */
+#define PSEUDONYM_HEX 32                  /* 128 bits */
+#define PSEUDONYM_LEN (5 + PSEUDONYM_HEX) /* "pseu:" + hex, without the NUL */
+#define PSEUDONYM_KEY_MIN 32              /* bytes of key material a key file needs */
+#define PSEUDONYM_KEY_MAX 1024            /* bytes: longer files are refused */
+#define PSEUDONYM_MD_LEN 32               /* HMAC-SHA-256 output */
 
 /*
  * HMAC-SHA-256 of data[0..len) under key[0..keylen) into out (32 bytes). Returns 0, or -1

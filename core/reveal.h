@@ -29,8 +29,7 @@ struct reveal;
  * or others may read or write is refused. With check_only only that check is made and *out
  * is NULL. Returns 0 (and *out, caller closes with reveal_close()) or -1 with err set.
  */
-int reveal_open(const char *path, int check_only, struct reveal **out, char *err,
-                size_t errlen);
+int reveal_open(const char *path, int check_only, struct reveal **out, char *err, size_t errlen);
 void reveal_close(struct reveal *rv);
 /* The path the map was opened with (owned by rv). */
 const char *reveal_path(const struct reveal *rv);

@@ -24,7 +24,7 @@ struct parse_ctx {
 /* Top-level keys that document a rule and do not change what it does (not hashed). */
 static const char *const parse_doc_keys[] = {
     "description", "author", "status", "references", "falsepositives", "date", "modified",
-    "license", "related", NULL,
+    "license", "related", "simulation", "regression_tests_path", NULL,
 };
 /* Further top-level keys accepted and ignored (Sigma metadata). */
 static const char *const parse_other_keys[] = {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rule.h"
 #include "tap.h"
@@ -334,11 +335,46 @@ test_correlation(void)
     errlist_free(&errs);
 }
 
+/* Every rule of the SigmaHQ corpus (linux and network, read-only in ../shared) loads. */
+static void
+test_sigma_corpus(void)
+{
+    const char *top = getenv("top_srcdir");
+    char *base = xasprintf("%s/../shared/corpus/sigma/sigma/rules", top != NULL ? top : ".");
+    char *pats[4];
+    struct errlist errs = {0};
+    struct ruleset *rs = NULL;
+    int r;
+
+    pats[0] = xasprintf("%s/linux/*/*.yml", base);
+    pats[1] = xasprintf("%s/linux/*/*/*.yml", base);
+    pats[2] = xasprintf("%s/network/*/*.yml", base);
+    pats[3] = xasprintf("%s/network/*/*/*.yml", base);
+    if (access(base, R_OK) != 0) {
+        tap_skip(2, "../shared/corpus/sigma not available");
+    } else {
+        r = ruleset_load((const char *const *)pats, 4, NULL, &rs, &errs);
+        for (size_t i = 0; i < errs.n && i < 5; i++) {
+            printf("# %s\n", errs.msgs[i]);
+        }
+        ok(r == 0 && rs != NULL && errs.n == 0, "SigmaHQ linux and network rules load (%zu)",
+           rs != NULL ? ruleset_count(rs) : 0);
+        ok(rs != NULL && ruleset_count(rs) >= 250, "all of them");
+    }
+    ruleset_free(rs);
+    errlist_free(&errs);
+    for (int i = 0; i < 4; i++) {
+        free(pats[i]);
+    }
+    free(base);
+}
+
 int
 main(void)
 {
     test_errors();
     test_files();
     test_correlation();
+    test_sigma_corpus();
     return tap_done();
 }

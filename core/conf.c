@@ -132,7 +132,7 @@ static const struct conf_key conf_ip_keys[] = {
 static const struct conf_key conf_limit_keys[] = {
     {"max_event_bytes", CT_SIZE, CONF_OFF(max_event_bytes), 0, "64k", 64, 16 << 20, NULL,
      "longer events go to the dead-letter sink"},
-    {"max_fields", CT_INT, CONF_OFF(max_fields), 0, "256", 8, 4096, NULL,
+    {"max_fields", CT_INT, CONF_OFF(max_fields), 0, "256", 16, 4096, NULL,
      "events with more fields go to the dead-letter sink"},
     {"max_depth", CT_INT, CONF_OFF(max_depth), 0, "32", 1, 256, NULL,
      "maximum JSON nesting depth"},

@@ -1132,8 +1132,25 @@ conf_print_table(FILE *out, const char *section, const struct conf_key *tab)
 {
     fprintf(out, "\n### %s\n\n| key | type | default | help |\n|---|---|---|---|\n", section);
     for (; tab->name != NULL; tab++) {
-        fprintf(out, "| `%s` | %s | %s | %s |\n", tab->name, conf_type_name(tab->type),
-                tab->def ? tab->def : "-", tab->help);
+        const char *def = tab->def ? tab->def : "-";
+        size_t lsd = strlen(LOCALSTATEDIR);
+
+        fprintf(out, "| `%s` | %s | ", tab->name, conf_type_name(tab->type));
+        /* Build-dependent defaults are shown symbolically, so the reference is the same
+         * for every prefix. */
+        if (strncmp(def, LOCALSTATEDIR, lsd) == 0) {
+            fprintf(out, "$(localstatedir)%s", def + lsd);
+        } else {
+            fputs(def, out);
+        }
+        fputs(" | ", out);
+        for (const char *c = tab->help; *c != '\0'; c++) {
+            if (*c == '|') {
+                fputc('\\', out);
+            }
+            fputc(*c, out);
+        }
+        fputs(" |\n", out);
     }
 }
 

@@ -1,9 +1,9 @@
 /*
  * A SIMD multi-literal scanner for small literal sets (up to RULE_TEDDY_MAX literals), after
  * the "Teddy" algorithm of Hyperscan: literals, sorted, are spread over 8 buckets; for each
- * of their first three bytes, two 16-byte tables give, for the low and the high nibble of a
+ * of their first four bytes (three if a literal is that short), two 16-byte tables give, for the low and the high nibble of a
  * text byte, the buckets whose literals may have that byte there. PSHUFB looks up 16 text
- * positions at once; AND-ing the three positions leaves the positions where some literal
+ * positions at once; AND-ing the byte positions leaves the positions where some literal
  * may start. There, the text's first three bytes are looked up in a small hash table of the
  * literals' first three bytes, and only literals that share them are compared. Letters enter
  * both of their cases into the tables, so the search is ASCII-case-insensitive like the
@@ -33,8 +33,9 @@ struct teddy_pat {
 struct rule_teddy {
     struct teddy_pat *pats;
     uint32_t npats;
-    uint8_t lo[3][16] __attribute__((aligned(16))); /* buckets by low nibble, per position */
-    uint8_t hi[3][16] __attribute__((aligned(16))); /* buckets by high nibble */
+    uint8_t lo[4][16] __attribute__((aligned(16))); /* buckets by low nibble, per position */
+    uint8_t hi[4][16] __attribute__((aligned(16))); /* buckets by high nibble */
+    int m;                                          /* fingerprint bytes: 3, or 4 */
     uint32_t *bucket[8];                            /* literal indexes per bucket */
     uint32_t nbucket[8];
     /* Exact windows: a candidate position is checked against the literals whose folded
@@ -130,12 +131,18 @@ rule_teddy_build(struct rule_teddy *t)
         }
         t->wcount[h]++;
     }
+    t->m = 4;
+    for (uint32_t i = 0; i < t->npats; i++) {
+        if (t->pats[i].len < 4) {
+            t->m = 3;
+        }
+    }
     per = (t->npats + 7) / 8;
     for (uint32_t i = 0; i < t->npats; i++) {
         uint32_t b = per > 0 ? i / per : 0;
         t->bucket[b] = xreallocarray(t->bucket[b], t->nbucket[b] + 1, sizeof(*t->bucket[b]));
         t->bucket[b][t->nbucket[b]++] = i;
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < t->m; k++) {
             teddy_mark(t, k, (unsigned char)t->pats[i].s[k], (uint8_t)(1u << b));
         }
     }
@@ -162,14 +169,14 @@ teddy_verify(const struct rule_teddy *t, const unsigned char *s, size_t len, siz
 }
 
 #ifdef TEDDY_X86
-/* Candidate buckets for the 16 positions starting at p (p[0..18) readable). */
+/* Candidate buckets for the 16 positions starting at p (p[0..16 + m - 1) readable). */
 __attribute__((target("ssse3"))) static inline __m128i
 teddy_block(const struct rule_teddy *t, const unsigned char *p)
 {
     const __m128i nib = _mm_set1_epi8(0x0f);
     __m128i r = _mm_set1_epi8((char)0xff);
 
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < t->m; k++) {
         __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
         __m128i lo = _mm_shuffle_epi8(_mm_load_si128((const __m128i *)(const void *)t->lo[k]),
                                       _mm_and_si128(c, nib));
@@ -185,9 +192,9 @@ teddy_scan_ssse3(const struct rule_teddy *t, const unsigned char *s, size_t len,
                  rule_ac_hit_cb cb, void *arg)
 {
     unsigned char tail[32];
-    size_t i = 0;
+    size_t i = 0, m = (size_t)t->m;
 
-    for (; i + 18 <= len; i += 16) {
+    for (; i + 15 + m <= len; i += 16) {
         __m128i r = teddy_block(t, s + i);
         unsigned mask = 0xffffu & ~(unsigned)_mm_movemask_epi8(
                                       _mm_cmpeq_epi8(r, _mm_setzero_si128()));
@@ -199,8 +206,23 @@ teddy_scan_ssse3(const struct rule_teddy *t, const unsigned char *s, size_t len,
             }
         }
     }
-    if (i + 3 <= len) {
-        /* The last positions, from a zero-padded copy; candidates past len - 3 are moot. */
+    if (i + 3 <= len && len >= 15 + m) {
+        /* The last positions: one more block ending at the end of the text, overlapping
+         * the previous one (positions before i are done already). */
+        size_t j0 = len - 15 - m;
+        __m128i r = teddy_block(t, s + j0);
+        unsigned mask = 0xffffu & ~(unsigned)_mm_movemask_epi8(
+                                     _mm_cmpeq_epi8(r, _mm_setzero_si128()));
+        mask &= ~((1u << (i - j0)) - 1);
+        while (mask != 0) {
+            unsigned j = (unsigned)__builtin_ctz(mask);
+            mask &= mask - 1;
+            teddy_verify(t, s, len, j0 + j, cb, arg);
+        }
+    } else if (i + 3 <= len) {
+        /* A short text: from a zero-padded copy; candidates past len - 3 are moot
+         * (with a 4-byte fingerprint the padding cannot match a literal's fourth byte, but
+         * 3-byte literals are not in such a set, so nothing is lost). */
         size_t n = len - i;
         __m128i r;
         unsigned mask;
@@ -209,7 +231,7 @@ teddy_scan_ssse3(const struct rule_teddy *t, const unsigned char *s, size_t len,
         memcpy(tail, s + i, n);
         r = teddy_block(t, tail);
         mask = 0xffffu & ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(r, _mm_setzero_si128()));
-        mask &= (1u << (n - 2)) - 1;
+        mask &= n >= 18 ? 0xffffu : (1u << (n - 2)) - 1;
         while (mask != 0) {
             unsigned j = (unsigned)__builtin_ctz(mask);
             mask &= mask - 1;

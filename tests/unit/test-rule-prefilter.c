@@ -139,6 +139,47 @@ test_scanners(void)
     }
 }
 
+/* A literal at the very start and at the very end of texts of every length up to 70. */
+static void
+test_scanner_edges(void)
+{
+    int bad = 0;
+
+    for (size_t len = 4; len <= 70; len++) {
+        for (int at_end = 0; at_end < 2; at_end++) {
+            struct rule_ac *ac = rule_ac_new();
+            struct rule_gram *gram = rule_gram_new();
+            struct rule_teddy *teddy = rule_teddy_new();
+            uint8_t h_ac[2] = {0}, h_gram[2] = {0}, h_teddy[2] = {0};
+            struct ac_seen a = {h_ac}, g = {h_gram}, t = {h_teddy};
+            char text[80];
+
+            memset(text, '.', len);
+            memcpy(at_end ? text + len - 4 : text, "KiZu", 4);
+            rule_ac_add(ac, "kizu", 4, 0);
+            rule_gram_add(gram, "kizu", 4, 0);
+            rule_ac_add(ac, "zzzz", 4, 1);
+            rule_gram_add(gram, "zzzz", 4, 1);
+            if (teddy != NULL) {
+                rule_teddy_add(teddy, "kizu", 4, 0);
+                rule_teddy_add(teddy, "zzzz", 4, 1);
+                rule_teddy_build(teddy);
+                rule_teddy_scan(teddy, text, len, ac_seen_cb, &t);
+            }
+            rule_ac_build(ac);
+            rule_gram_build(gram);
+            rule_ac_scan(ac, text, len, ac_seen_cb, &a);
+            rule_gram_scan(gram, text, len, ac_seen_cb, &g);
+            bad += !h_ac[0] || h_ac[1] || !h_gram[0] || h_gram[1];
+            bad += teddy != NULL && (!h_teddy[0] || h_teddy[1]);
+            rule_ac_free(ac);
+            rule_gram_free(gram);
+            rule_teddy_free(teddy);
+        }
+    }
+    is_int(bad, 0, "scanners find a literal at the start and at the end of texts of 4..70 bytes");
+}
+
 static void
 test_lower8(void)
 {
@@ -632,6 +673,7 @@ main(void)
     size_t n = 0, ncr = sizeof(crafted) / sizeof(crafted[0]);
 
     test_scanners();
+    test_scanner_edges();
     test_lower8();
     test_literals();
     if (access(gen, R_OK) == 0 && system("python3 -c 'pass' 2>/dev/null") == 0) {

@@ -351,6 +351,33 @@ rule_value_num_key(const char *s, size_t len, char *key)
     return 0;
 }
 
+/* Dotted-quad IPv4 exactly as inet_pton accepts it (no leading zeros); 0 or -1. */
+static int
+rule_value_ipv4(const char *s, size_t len, uint8_t out[4])
+{
+    size_t i = 0;
+
+    for (int part = 0; part < 4; part++) {
+        unsigned v = 0;
+        size_t start = i;
+        while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 3) {
+            v = v * 10 + (unsigned)(s[i] - '0');
+            i++;
+        }
+        if (i == start || v > 255 || (i - start > 1 && s[start] == '0')) {
+            return -1;
+        }
+        out[part] = (uint8_t)v;
+        if (part < 3) {
+            if (i >= len || s[i] != '.') {
+                return -1;
+            }
+            i++;
+        }
+    }
+    return i == len ? 0 : -1;
+}
+
 /* Parse an address (no prefix) into the 128-bit form; IPv4 becomes ::ffff:a.b.c.d. */
 static int
 rule_value_addr_parse(const char *s, size_t len, uint8_t out[16], int *v4)
@@ -360,6 +387,13 @@ rule_value_addr_parse(const char *s, size_t len, uint8_t out[16], int *v4)
 
     if (len == 0 || len >= sizeof(buf)) {
         return -1;
+    }
+    if (rule_value_ipv4(s, len, out + 12) == 0) {
+        memset(out, 0, 10);
+        out[10] = 0xff;
+        out[11] = 0xff;
+        *v4 = 1;
+        return 0;
     }
     memcpy(buf, s, len);
     buf[len] = '\0';

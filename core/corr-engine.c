@@ -563,6 +563,10 @@ corr_engine_feed(struct corr_engine *eng, const struct rule *rule, const struct 
         return 0;
     }
     eng->stats.fed++;
+    if (t < CORR_MIN_TIME_US || t > CORR_MAX_TIME_US) {
+        eng->stats.skipped++; /* no sane event time: window arithmetic would overflow */
+        return 0;
+    }
     if (t < eng->wm) {
         eng->stats.late++;
         if (!eng->opts.process_late) {

@@ -17,6 +17,11 @@
 #define CORR_KEY_MAX 1024
 /* Most rules one correlation may reference. */
 #define CORR_MAX_REFS 16
+/* Longest timespan or suppression (ten years), so that times plus durations cannot overflow. */
+#define CORR_MAX_DURATION_US (INT64_C(3650) * 86400 * 1000000)
+/* Event times the engine accepts: years 1 to 9999 (others are skipped and counted). */
+#define CORR_MIN_TIME_US (-INT64_C(62135596800000000))
+#define CORR_MAX_TIME_US INT64_C(253402300799999999)
 
 /* A field name with its precomputed event_name_hash(). */
 struct corr_field {

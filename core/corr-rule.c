@@ -175,6 +175,11 @@ corr_rule_duration(const struct ynode *n, const struct rule *rule, const char *w
                     "rule %s: %s must be a duration such as 60s, 10m, 2h, 1d", rule->id, what);
         return -1;
     }
+    if (*out > CORR_MAX_DURATION_US) {
+        errlist_add(errs, corr_rule_file(rule), n->line, n->col,
+                    "rule %s: %s may be at most 3650d", rule->id, what);
+        return -1;
+    }
     return 0;
 }
 

@@ -135,6 +135,10 @@ test_event_count(void)
         ct_feed(eng, rs, "ssh-failed", T(20), 99, noip);
         corr_engine_get_stats(eng, &st);
         is_int(st.skipped, 1, "an event without the group-by field is skipped and counted");
+        ct_feed(eng, rs, "ssh-failed", INT64_MAX - 5, 100, ip_a);
+        corr_engine_get_stats(eng, &st);
+        ok(st.skipped == 2 && corr_engine_watermark(eng) < T(100),
+           "an event time past year 9999 is skipped and does not move the clock");
     }
     corr_engine_free(eng);
     ct_sink_reset(&s);
@@ -1026,6 +1030,8 @@ test_refusals(void)
          "which is not in rules:"},
         {"{type: event_count, rules: [d], timespan: 1m, condition: {gte: 2}, generate: maybe}",
          "generate must be true or false"},
+        {"{type: event_count, rules: [d], timespan: 3651d, condition: {gte: 2}}",
+         "timespan may be at most 3650d"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct errlist errs = {0};

@@ -12,7 +12,9 @@
  *      alerts without the profile do show raw values in every format.
  *   2. the partner layer (output_set_emit with delivery spools on a loop): TLP marking of
  *      every format for green and amber alerts, withholding above a partner's clearance,
- *      and exactly one audit line per delivery and none for alerts not sent.
+ *      and exactly one audit line per delivery and none for alerts not sent;
+ *   3. a partner whose spool fills: "pending" audit lines, then "spooled" ones once the
+ *      transport writes again.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -726,6 +728,131 @@ out:
     is_int(uv_loop_close(&loop), 0, "every handle closed");
 }
 
+/* ---- 3. a full spool: pending, then spooled ---- */
+
+struct audit_wait {
+    size_t want;
+};
+
+static int
+all_spooled(void *arg)
+{
+    struct audit_wait *w = arg;
+    size_t len;
+    char *a = read_file(tpath("audit-slow.ndjson"), &len);
+    size_t n = count_str(a, "\"result\":\"spooled\"");
+
+    free(a);
+    return n >= w->want;
+}
+
+static void
+test_pending(struct formats_env *env)
+{
+    struct buf y = {0};
+    struct errlist errs = {0};
+    struct conf *conf = NULL;
+    struct output_set *os = NULL;
+    uv_loop_t loop;
+    struct audit_wait w = {0};
+    struct dt_sink sink;
+    size_t emitted = 0, len, npending, order_bad = 0;
+    char *audit;
+
+    if (dt_sink_start(&sink, "http", NULL) != 0) {
+        tap_skip(1, "no loopback HTTP sink (python3)");
+        return;
+    }
+    dt_sink_cmd(&sink, "default 500");
+    uv_loop_init(&loop);
+    buf_printf(&y,
+               "inputs: [{type: stdin}]\nrules: []\nstate_dir: %s/state-slow\n"
+               "audit: { path: %s/audit-slow.ndjson }\n",
+               tmpdir, tmpdir);
+    buf_printf(&y, profiles_yaml, tmpdir, tmpdir, tmpdir);
+    /* The partner answers 500 until told otherwise: the small spool fills. */
+    buf_printf(&y,
+               "partners:\n  - name: slow\n    format: json\n    privacy: strict\n"
+               "    tlp: red\n    deliver: { type: http, url: \"http://127.0.0.1:%d/x\",\n"
+               "      retry: { initial: 5ms, max: 20ms },\n"
+               "      spool: { max_bytes: 64k, segment_bytes: 16k, max_record: 8k } }\n",
+               sink.port);
+    write_file(tpath("slow.yaml"), buf_cstr(&y), 0600);
+    buf_free(&y);
+    if (!ok(conf_load(tpath("slow.yaml"), &conf, &errs) == 0 &&
+                output_set_new(conf, env->reg, &loop, 0, NULL, &os, &errs) == 0,
+            "partner with a small spool, answering 500")) {
+        for (size_t i = 0; i < errs.n; i++) {
+            tap_diag("%s", errs.msgs[i]);
+        }
+        goto out;
+    }
+    rng_state = 99;
+    while (output_set_writable(os) && emitted < 1000) {
+        struct pii p;
+        struct alert *a;
+        char key[32];
+        gen_pii(&p);
+        a = gen_alert(&p, "cat-slow", "41010");
+        snprintf(key, sizeof(key), "k%zu", emitted);
+        alert_compute_id(a, key, 1);
+        output_set_emit(os, a);
+        alert_free(a);
+        emitted++;
+    }
+    /* Two more while it refuses: they wait in memory too. */
+    for (int i = 0; i < 2; i++) {
+        struct pii p;
+        struct alert *a;
+        gen_pii(&p);
+        a = gen_alert(&p, "cat-slow", "41010");
+        alert_compute_id(a, i ? "late-1" : "late-0", 1);
+        output_set_emit(os, a);
+        alert_free(a);
+        emitted++;
+    }
+    audit = read_file(tpath("audit-slow.ndjson"), &len);
+    npending = count_str(audit, "\"result\":\"pending\"");
+    ok(!output_set_writable(os) && npending >= 3 &&
+           count_str(audit, "\"result\":\"spooled\"") == emitted - npending,
+       "spool full after %zu alerts: %zu audit lines say pending, the others spooled", emitted,
+       npending);
+    free(audit);
+    dt_sink_cmd(&sink, "default 200");
+    w.want = emitted;
+    ok(dt_run_until(&loop, all_spooled, &w, 30000),
+       "once the partner accepts, every pending alert is spooled and audited as such");
+    audit = read_file(tpath("audit-slow.ndjson"), &len);
+    is_int(count_str(audit, "\n"), emitted + npending,
+           "audit: one line per alert, plus one per pending alert when it was spooled");
+    /* Each pending id has its spooled line after its pending line. */
+    for (const char *p = audit; (p = strstr(p, "\"result\":\"pending\"")) != NULL; p++) {
+        const char *bol = p;
+        char id[40] = "", *needle;
+        const char *sp;
+        while (bol > audit && bol[-1] != '\n') {
+            bol--;
+        }
+        sscanf(strstr(bol, "\"shared_id\":\"") + 13, "%32[0-9a-f]", id);
+        needle = xasprintf("\"shared_id\":\"%s\"", id);
+        sp = strstr(p, needle);
+        order_bad += sp == NULL || strstr(sp, "\"result\":\"spooled\"") == NULL;
+        free(needle);
+    }
+    is_int(order_bad, 0, "every pending line is followed by a spooled line for the same alert");
+    free(audit);
+    stopped = 0;
+    output_set_stop(os, stop_cb, NULL);
+    ok(dt_run_until(&loop, is_stopped, NULL, 10000), "partner stopped");
+out:
+    output_set_free(os);
+    conf_free(conf);
+    errlist_free(&errs);
+    dt_run_for(&loop, 10);
+    is_int(uv_loop_close(&loop), 0, "every handle closed");
+    dt_sink_stop(&sink);
+}
+
 int
 main(void)
 {
@@ -745,6 +872,7 @@ main(void)
     write_keys();
     test_property(&env);
     test_partners(&env);
+    test_pending(&env);
     formats_yaml_free();
     formats_env_close(&env);
     {

@@ -774,7 +774,7 @@ test_pending(struct formats_env *env)
     buf_printf(&y,
                "partners:\n  - name: slow\n    format: json\n    privacy: strict\n"
                "    tlp: red\n    deliver: { type: http, url: \"http://127.0.0.1:%d/x\",\n"
-               "      retry: { initial: 5ms, max: 20ms },\n"
+               "      retry: { initial: 5ms, max: 20ms }, drain_timeout: 200ms,\n"
                "      spool: { max_bytes: 64k, segment_bytes: 16k, max_record: 8k } }\n",
                sink.port);
     write_file(tpath("slow.yaml"), buf_cstr(&y), 0600);
@@ -841,9 +841,31 @@ test_pending(struct formats_env *env)
     }
     is_int(order_bad, 0, "every pending line is followed by a spooled line for the same alert");
     free(audit);
+
+    /* Full again, and shut down: what waits in memory is audited as refused. */
+    dt_sink_cmd(&sink, "default 500");
+    for (size_t extra = 0; extra < 2 || output_set_writable(os); emitted++) {
+        struct pii p;
+        struct alert *a;
+        char key[32];
+        extra += !output_set_writable(os);
+        gen_pii(&p);
+        a = gen_alert(&p, "cat-slow", "41010");
+        snprintf(key, sizeof(key), "again%zu", emitted);
+        alert_compute_id(a, key, 1);
+        output_set_emit(os, a);
+        alert_free(a);
+    }
+    audit = read_file(tpath("audit-slow.ndjson"), &len);
+    npending = count_str(audit, "\"result\":\"pending\"") - npending;
+    free(audit);
     stopped = 0;
     output_set_stop(os, stop_cb, NULL);
     ok(dt_run_until(&loop, is_stopped, NULL, 10000), "partner stopped");
+    audit = read_file(tpath("audit-slow.ndjson"), &len);
+    ok(npending >= 2 && count_str(audit, "\"result\":\"refused\"") == npending,
+       "alerts still waiting at shutdown are audited as refused (%zu)", npending);
+    free(audit);
 out:
     output_set_free(os);
     conf_free(conf);

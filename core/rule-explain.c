@@ -114,6 +114,11 @@ explain_rule_detail(struct ruleset *rs, const struct rule *rule, struct event *e
     ev->nfields = n0;
 }
 
+/*
+ * Print to out which detection rules match ev and, with verbose, why each other one does
+ * not (see rule.h). Returns the number of matches. Uses the set's matching scratch, so the
+ * same thread as ruleset_match(); ev gets its fields back as they were.
+ */
 int
 ruleset_explain(struct ruleset *rs, struct event *ev, FILE *out, int verbose)
 {

@@ -4,10 +4,10 @@
  * its 8-byte windows (4 bytes for literals of 4 to 7 bytes, 3 for 3-byte ones), chosen so
  * that as few literals as possible share it. Scanning tests, at every text position, a
  * hash of the next 8 (4, 3) bytes against small bitmaps that stay in L1 cache; only on a
- * hit are the literals indexed by that exact window compared. Positions are independent of each other, unlike an
- * automaton's state chain, so the CPU overlaps them: for thousands of literals this is
- * several times faster than a dense Aho-Corasick automaton that no longer fits in cache.
- * Same interface as rule-ac.c: add, build once, scan (callbacks may repeat an id).
+ * hit are the literals indexed by that exact window compared. Positions are independent
+ * of each other, unlike an automaton's state chain, so the CPU overlaps them: for
+ * thousands of literals this beats a dense Aho-Corasick automaton that no longer fits in
+ * cache. Same interface as rule-ac.c: add, build once, scan (callbacks may repeat an id).
  */
 #include <stdlib.h>
 #include <string.h>

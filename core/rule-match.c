@@ -215,6 +215,12 @@ rule_match_rule(struct rule_mctx *m, const struct rule *rule, struct event *ev)
     return match_cond(m, rule, det->cond, ev);
 }
 
+/*
+ * Match ev against the detection rules the prefilter lets through (all of them with
+ * no_prefilter), in rule order; cb(arg, rule, ev) for each match, with the rule's captures
+ * on ev, removed again afterwards. Returns the number of matches. Never allocates except
+ * captured values in ev's arena; not reentrant (one thread, no nested call on one set).
+ */
 int
 ruleset_match(struct ruleset *rs, struct event *ev, ruleset_match_cb cb, void *arg)
 {

@@ -1,8 +1,9 @@
 /*
  * A SIMD multi-literal scanner for small literal sets (up to RULE_TEDDY_MAX literals), after
  * the "Teddy" algorithm of Hyperscan: literals, sorted, are spread over 8 buckets; for each
- * of their first four bytes (three if a literal is that short), two 16-byte tables give, for the low and the high nibble of a
- * text byte, the buckets whose literals may have that byte there. PSHUFB looks up 16 text
+ * of their first four bytes (three if a literal is that short), two 16-byte tables give,
+ * for the low and the high nibble of a text byte, the buckets whose literals may have that
+ * byte there. PSHUFB looks up 16 text
  * positions at once; AND-ing the byte positions leaves the positions where some literal
  * may start. There, the text's first three bytes are looked up in a small hash table of the
  * literals' first three bytes, and only literals that share them are compared. Letters enter

@@ -19,6 +19,7 @@ static const char *const rule_level_names[] = {
     "informational", "low", "medium", "high", "critical",
 };
 
+/* The level's name ("medium"), a static string; "?" for an invalid level. */
 const char *
 rule_level_name(enum rule_level level)
 {
@@ -28,6 +29,7 @@ rule_level_name(enum rule_level level)
     return rule_level_names[level];
 }
 
+/* Parse a level name (any case) into *out. Returns 0, or -1 when unknown. */
 int
 rule_level_parse(const char *s, enum rule_level *out)
 {
@@ -309,6 +311,13 @@ rule_load_file(struct ruleset *rs, struct rule_pos **pos, size_t *cap, const cha
     yaml_tree_free_docs(docs, ndocs);
 }
 
+/*
+ * Load every rule of paths (files, directories, globs) into a new rule set (see rule.h).
+ * Problems go to errs. Returns 0 with *out set (the caller frees it with ruleset_free()),
+ * also when some rules were refused; -1 with *out NULL when no rule loaded and there were
+ * errors. A path list that names no rule at all gives an empty set. Any thread; the set is
+ * then used by one thread at a time.
+ */
 int
 ruleset_load(const char *const *paths, size_t npaths, const struct ruleset_opts *opts,
              struct ruleset **out, struct errlist *errs)
@@ -351,6 +360,7 @@ out:
     return r;
 }
 
+/* Release a rule set and every rule in it (accepts NULL). */
 void
 ruleset_free(struct ruleset *rs)
 {
@@ -369,18 +379,21 @@ ruleset_free(struct ruleset *rs)
     free(rs);
 }
 
+/* Number of rules (detection and correlation) in the set. */
 size_t
 ruleset_count(const struct ruleset *rs)
 {
     return rs->nrules;
 }
 
+/* Rule number i (its index), owned by the set; NULL past the end. */
 const struct rule *
 ruleset_rule(const struct ruleset *rs, size_t i)
 {
     return i < rs->nrules ? rs->rules[i] : NULL;
 }
 
+/* The rule with that id, owned by the set, or NULL. */
 const struct rule *
 ruleset_find(const struct ruleset *rs, const char *id)
 {
@@ -390,6 +403,7 @@ ruleset_find(const struct ruleset *rs, const char *id)
     return rule_by_id(rs->by_id, rs->by_id_cap, id);
 }
 
+/* Copy the set's counters (rules evaluated, matched, regex limit hits) into *out. */
 void
 ruleset_get_stats(const struct ruleset *rs, struct ruleset_stats *out)
 {

@@ -1,9 +1,10 @@
 /*
  * bench-detect: detection throughput of one process, one core. Loads rule files, then reads
  * a log file through one reused 1 MiB buffer (as an input would) and for every line: decode
- * (syslog by default) and match against the rule set. Prints one line of key=value results: events_per_s counts the whole run
- * (rule load included) on the wall clock, cpu_events_per_s the same on CPU time (user +
- * system, less disturbed by other processes on a shared machine), match_* the loop only.
+ * (syslog by default) and match against the rule set. Prints one line of key=value
+ * results: events_per_s counts the whole run (rule load included) on the wall clock,
+ * cpu_events_per_s the same on CPU time (user + system, less disturbed by other processes
+ * on a shared machine), match_cpu_events_per_s the decode-and-match loop only.
  *
  *   bench-detect [-n] [-f FORMAT] [-r REPEAT] [-d] LOGFILE RULES...
  *     -n  no prefilter (every rule evaluated on every event: the naive loop)

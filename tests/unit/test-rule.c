@@ -429,7 +429,8 @@ test_captures(void)
        (unsigned long long)st.evaluated, (unsigned long long)st.matched);
     r = ruleset_find(rs, "ssh-failed-password");
     ok(r != NULL && r->level == RULE_LEVEL_HIGH && r->ntags == 2 &&
-           strcmp(r->tags[1], "attack.t1110.001") == 0 && strcmp(r->title, "SSH failed password") == 0,
+           strcmp(r->tags[1], "attack.t1110.001") == 0 &&
+           strcmp(r->title, "SSH failed password") == 0,
        "metadata: level, tags, title");
     ok(r != NULL && r->kind == RULE_DETECTION && r->generate == 1 && r->index == 0 &&
            r->line == 1 && strlen(r->hash) == 16,

@@ -145,7 +145,7 @@ static const struct conf_key conf_limit_keys[] = {
 
 static const struct conf_key conf_time_keys[] = {
     {"allowed_lateness", CT_DURATION, CONF_OFF(allowed_lateness_us), 0, "5s", 0,
-     INT64_C(86400000000), NULL, "watermark = highest event time seen minus this"},
+     INT64_C(86400000000) * 3650, NULL, "watermark = highest event time seen minus this"},
     {"late_events", CT_ENUM, CONF_OFF(late_policy), 0, "drop", 0, 0, conf_late_names,
      "events older than the watermark still raise detection alerts; for correlation they "
      "are dropped (counted), copied to the dead-letter sink, or processed anyway"},
@@ -159,6 +159,9 @@ static const struct conf_key conf_state_keys[] = {
      INT64_C(1000000000), NULL, "live groups per correlation rule; oldest evicted beyond"},
     {"max_groups", CT_INT, CONF_OFF(max_groups_total), 0, "4000000", 1, INT64_C(1000000000),
      NULL, "live groups over all rules; oldest evicted beyond"},
+    {"dump_path", CT_STR, CONF_OFF(state_dump_path), 0, NULL, 0, 0, NULL,
+     "SIGUSR1 writes the live correlation state here as JSON; default: "
+     "state_dir/state-dump.json"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -1118,6 +1121,7 @@ conf_free(struct conf *conf)
     free(conf->plugin_dir);
     free(conf->host_name);
     free(conf->state_dir);
+    free(conf->state_dump_path);
     free(conf->metrics_listen);
     free(conf->run_user);
     free(conf->run_group);

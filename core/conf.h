@@ -139,6 +139,7 @@ struct conf {
     int64_t idle_source_us;
 
     /* correlation state: */
+    char *state_dump_path;
     int64_t max_groups_per_rule;
     int64_t max_groups_total;
 

@@ -77,6 +77,7 @@ struct daemon {
     struct kafka_input **kafka; /* by input index, for the collectors */
     struct sdnotify_watchdog *watchdog;
     int started;
+    const char *dump_at_exit; /* --dump-state FILE */
     int exit_code;
 };
 
@@ -91,6 +92,8 @@ usage(FILE *out)
             "                          rules match (-v: why the others do not)\n"
             "      --format FMT        decoder for --test-rules (default: the first input's)\n"
             "      --list-plugins      show the plugins in the plugin directory\n"
+            "      --dump-state FILE   at exit (end of a replay, SIGTERM) write the live\n"
+            "                          correlation state to FILE as JSON (live: SIGUSR1)\n"
             "      --config-reference  print every configuration key as Markdown\n"
             "      --reveal PSEUDONYM  print what a pseudonym stands for, from the reveal maps\n"
             "                          of the config (exit 1 if unknown)\n"
@@ -167,6 +170,37 @@ daemon_log_stats(struct daemon *d, const char *why)
 }
 
 static void daemon_shutdown(struct daemon *d);
+
+/* Write the live correlation state as JSON to path, atomically (temp file + rename). */
+static int
+daemon_dump_state(struct daemon *d, const char *path)
+{
+    char *tmp = xasprintf("%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    int r = -1;
+
+    if (f == NULL) {
+        log_err("fopen(\"%s\") failed: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (corr_engine_dump(pipeline_corr(d->pipe), f) != 0 || fclose(f) != 0) {
+        log_err("writing the state dump to %s failed: %s", tmp, strerror(errno));
+        f = NULL;
+        unlink(tmp);
+        goto out;
+    }
+    f = NULL;
+    if (rename(tmp, path) != 0) {
+        log_err("rename(\"%s\", \"%s\") failed: %s", tmp, path, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    log_notice("correlation state written to %s", path);
+    r = 0;
+out:
+    free(tmp);
+    return r;
+}
 
 /* An input has finished (end of file/stdin, or stopped). */
 static void
@@ -275,6 +309,9 @@ daemon_shutdown(struct daemon *d)
     }
     pipeline_finish(d->pipe);
     daemon_log_stats(d, "totals");
+    if (d->dump_at_exit != NULL) {
+        daemon_dump_state(d, d->dump_at_exit);
+    }
     /* Partners drain their spools for a bounded time; the handles close after. */
     output_set_stop(d->outputs, daemon_outputs_stopped_cb, d);
 }
@@ -385,9 +422,15 @@ daemon_signal_cb(uv_signal_t *h, int signum)
             daemon_reload(d);
         }
         break;
-    case SIGUSR1:
+    case SIGUSR1: {
+        char *path = d->conf->state_dump_path
+                         ? xstrdup(d->conf->state_dump_path)
+                         : xasprintf("%s/state-dump.json", d->conf->state_dir);
         daemon_log_stats(d, "SIGUSR1");
+        daemon_dump_state(d, path);
+        free(path);
         break;
+    }
     }
 }
 
@@ -519,6 +562,7 @@ daemon_start_inputs(struct daemon *d)
                 return -1;
             }
         } else {
+            pipeline_add_source(d->pipe, (uint32_t)i);
             if (file_input_new(d->loop, ci, (uint32_t)i, d->pipe, conf->max_event_bytes,
                                daemon_file_done_cb, di, &di->file, err, sizeof(err)) != 0) {
                 log_err("input %zu: %s", i, err);
@@ -729,7 +773,7 @@ int
 main(int argc, char **argv)
 {
     enum { OPT_CHECK = 256, OPT_VERSION, OPT_TEST_RULES, OPT_FORMAT, OPT_LIST, OPT_REF,
-           OPT_REVEAL };
+           OPT_REVEAL, OPT_DUMP };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, OPT_CHECK},
@@ -738,6 +782,7 @@ main(int argc, char **argv)
         {"list-plugins", no_argument, NULL, OPT_LIST},
         {"config-reference", no_argument, NULL, OPT_REF},
         {"reveal", required_argument, NULL, OPT_REVEAL},
+        {"dump-state", required_argument, NULL, OPT_DUMP},
         {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, 'h'},
@@ -772,6 +817,9 @@ main(int argc, char **argv)
         case OPT_REF:
             conf_print_reference(stdout);
             return 0;
+        case OPT_DUMP:
+            d.dump_at_exit = optarg;
+            break;
         case OPT_REVEAL:
             reveal = optarg;
             break;

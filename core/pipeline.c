@@ -76,6 +76,7 @@ pipeline_new(const struct conf *conf, struct deadletter *dl)
     copts.allowed_lateness_us = conf->allowed_lateness_us;
     copts.max_groups_per_rule = (uint64_t)conf->max_groups_per_rule;
     copts.max_groups_total = (uint64_t)conf->max_groups_total;
+    copts.process_late = conf->late_policy == LATE_PROCESS;
     p->corr = corr_engine_new(&copts, pipeline_corr_alert_cb, p);
     return p;
 }
@@ -153,11 +154,14 @@ pipeline_update_clock(struct pipeline *p, int64_t wall)
 
     for (size_t i = 0; i < p->nsources; i++) {
         const struct source_clock *s = &p->sources[i];
-        if (s->done || s->max_time == INT64_MIN) {
+        if (s->done) {
             continue;
         }
         if (p->conf->idle_source_us > 0 && wall - s->last_wall > p->conf->idle_source_us) {
             continue;
+        }
+        if (s->max_time == INT64_MIN) {
+            return; /* a known source has not spoken yet: it may still bring older events */
         }
         any_active = 1;
         if (s->max_time < lo) {
@@ -314,6 +318,14 @@ pipeline_process(struct pipeline *p, const struct event_source *src, enum decode
         pipeline_update_clock(p, wall);
     }
     return 0;
+}
+
+void
+pipeline_add_source(struct pipeline *p, uint32_t input)
+{
+    struct source_clock *s = pipeline_source(p, input, -1);
+
+    s->last_wall = time_now_us();
 }
 
 int

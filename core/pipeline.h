@@ -81,6 +81,13 @@ int pipeline_process(struct pipeline *p, const struct event_source *src,
  * resume when the output set calls its writable callback.
  */
 int pipeline_ready(const struct pipeline *p);
+/*
+ * Declare a file or stdin input before it starts: until it has produced its first event
+ * (or finished, or been idle for time.idle_source) it holds the event clock back, so a
+ * slow-starting input's events are not taken as late. Kafka partitions are found as they
+ * deliver.
+ */
+void pipeline_add_source(struct pipeline *p, uint32_t input);
 /* Input `input` reached its end (finite inputs): it stops holding the clock back. */
 void pipeline_source_done(struct pipeline *p, uint32_t input);
 /*

@@ -120,13 +120,7 @@ event_set_raw(struct event *ev, const char *line, size_t len)
 uint32_t
 event_name_hash(const char *name, size_t len)
 {
-    uint32_t h = 2166136261u;
-
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)name[i];
-        h *= 16777619u;
-    }
-    return h;
+    return event_name_hash_inline(name, len);
 }
 
 int
@@ -147,7 +141,7 @@ event_add(struct event *ev, const char *name, size_t name_len, const char *value
     f->name_len = (uint32_t)name_len;
     f->value = value;
     f->value_len = (uint32_t)value_len;
-    f->name_hash = event_name_hash(name, name_len);
+    f->name_hash = event_name_hash_inline(name, name_len);
     return 0;
 }
 
@@ -166,7 +160,7 @@ int
 event_set(struct event *ev, const char *name, size_t name_len, const char *value,
           size_t value_len)
 {
-    uint32_t h = event_name_hash(name, name_len);
+    uint32_t h = event_name_hash_inline(name, name_len);
 
     for (uint32_t i = 0; i < ev->nfields; i++) {
         struct event_field *f = &ev->fields[i];
@@ -183,7 +177,7 @@ event_set(struct event *ev, const char *name, size_t name_len, const char *value
 void
 event_del(struct event *ev, const char *name, size_t name_len)
 {
-    uint32_t h = event_name_hash(name, name_len);
+    uint32_t h = event_name_hash_inline(name, name_len);
     uint32_t j = 0;
 
     for (uint32_t i = 0; i < ev->nfields; i++) {

@@ -83,6 +83,8 @@ file_input_consume(struct file_input *fi, int at_eof)
 {
     size_t start = 0;
 
+    pipeline_begin_batch(fi->p);
+
     for (;;) {
         char *nl;
         if (!pipeline_ready(fi->p)) {
@@ -119,6 +121,7 @@ file_input_consume(struct file_input *fi, int at_eof)
         start = fi->len;
     }
 keep:
+    pipeline_end_batch(fi->p);
     memmove(fi->buf, fi->buf + start, fi->len - start);
     fi->len -= start;
     fi->line_offset += (int64_t)start;

@@ -41,6 +41,7 @@ struct pipeline {
     int64_t clock;       /* the daemon's event-time clock (monotonic) */
     int64_t max_seen;    /* highest event time over all sources */
     int late;            /* the event being processed is behind the clock */
+    int64_t batch_wall;  /* wall clock of the current batch, 0 outside a batch */
     char reason[512];
 };
 
@@ -255,7 +256,7 @@ pipeline_process(struct pipeline *p, const struct event_source *src, enum decode
 {
     struct event *ev = &p->ev;
     struct source_clock *sc;
-    int64_t wall = time_now_us();
+    int64_t wall = p->batch_wall ? p->batch_wall : time_now_us();
     struct pipeline_input_stats *is = pipeline_input(p, src->input);
 
     p->stats.records++;
@@ -318,6 +319,18 @@ pipeline_process(struct pipeline *p, const struct event_source *src, enum decode
         pipeline_update_clock(p, wall);
     }
     return 0;
+}
+
+void
+pipeline_begin_batch(struct pipeline *p)
+{
+    p->batch_wall = time_now_us();
+}
+
+void
+pipeline_end_batch(struct pipeline *p)
+{
+    p->batch_wall = 0;
 }
 
 void

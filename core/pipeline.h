@@ -82,6 +82,12 @@ int pipeline_process(struct pipeline *p, const struct event_source *src,
  */
 int pipeline_ready(const struct pipeline *p);
 /*
+ * Records handed over between these two calls share one arrival time (read once), which
+ * saves a clock read per record when an input hands over a whole chunk at once.
+ */
+void pipeline_begin_batch(struct pipeline *p);
+void pipeline_end_batch(struct pipeline *p);
+/*
  * Declare a file or stdin input before it starts: until it has produced its first event
  * (or finished, or been idle for time.idle_source) it holds the event clock back, so a
  * slow-starting input's events are not taken as late. Kafka partitions are found as they

@@ -283,7 +283,10 @@ void rule_teddy_scan(const struct rule_teddy *t, const char *s, size_t len, rule
 void rule_teddy_free(struct rule_teddy *t);
 
 /* rule-prefilter.c */
-struct rule_prefilter *rule_prefilter_build(struct rule **det, uint32_t ndet);
+/* Which literal scanner a field gets: by literal count (AUTO), or one forced (tests). */
+enum rule_scan { RULE_SCAN_AUTO, RULE_SCAN_AC, RULE_SCAN_GRAM, RULE_SCAN_TEDDY };
+struct rule_prefilter *rule_prefilter_build(struct rule **det, uint32_t ndet,
+                                            enum rule_scan engine);
 const uint32_t *rule_prefilter_run(struct rule_prefilter *pf, const struct event *ev,
                                    uint32_t *n);
 /* Print why detection rule number i is (not) a candidate for ev; returns 1 if it is. */

@@ -386,6 +386,7 @@ struct pf_atom {
 
 struct rule_prefilter {
     uint32_t ndet;
+    enum rule_scan engine;
     struct pf_target *targets;
     uint32_t ntargets;
     int32_t msg_target;  /* target of `message`, -1 if none */
@@ -562,7 +563,20 @@ pf_target_add(struct pf_target *t, uint32_t atom)
 static void
 pf_target_build(struct rule_prefilter *pf, struct pf_target *t)
 {
-    if (t->nlits <= RULE_TEDDY_MAX && (t->teddy = rule_teddy_new()) != NULL) {
+    if (pf->engine == RULE_SCAN_GRAM) {
+        t->gram = rule_gram_new();
+        for (uint32_t i = 0; i < t->nlits; i++) {
+            const struct pf_atom *a = &pf->atoms[t->lits[i]];
+            rule_gram_add(t->gram, a->s, a->len, t->lits[i]);
+        }
+        rule_gram_build(t->gram);
+        free(t->lits);
+        t->lits = NULL;
+        t->nlits = 0;
+        return;
+    }
+    if (pf->engine != RULE_SCAN_AC && t->nlits <= RULE_TEDDY_MAX &&
+        (t->teddy = rule_teddy_new()) != NULL) {
         for (uint32_t i = 0; i < t->nlits; i++) {
             const struct pf_atom *a = &pf->atoms[t->lits[i]];
             rule_teddy_add(t->teddy, a->s, a->len, t->lits[i]);
@@ -579,7 +593,7 @@ pf_target_build(struct rule_prefilter *pf, struct pf_target *t)
         rule_ac_add(t->ac, a->s, a->len, t->lits[i]);
     }
     rule_ac_build(t->ac);
-    if (rule_ac_table_bytes(t->ac) > PF_AC_MAX_BYTES) {
+    if (pf->engine != RULE_SCAN_AC && rule_ac_table_bytes(t->ac) > PF_AC_MAX_BYTES) {
         /* Long literals to the q-gram filter; short ones, if few, to the SIMD scanner (the
          * filter would need extra passes over the text for them). */
         uint32_t nshort = 0;
@@ -765,10 +779,11 @@ pf_clause_swap(struct rule_prefilter *pf, uint32_t *catoms, uint32_t a, uint32_t
 
 /*
  * Build the prefilter for detection rules det[0..ndet) (in rule order). The rules must
- * outlive it. Returns a prefilter the caller frees with rule_prefilter_free().
+ * outlive it. engine is RULE_SCAN_AUTO but for tests, which force one scanner where it can
+ * be used. Returns a prefilter the caller frees with rule_prefilter_free().
  */
 struct rule_prefilter *
-rule_prefilter_build(struct rule **det, uint32_t ndet)
+rule_prefilter_build(struct rule **det, uint32_t ndet, enum rule_scan engine)
 {
     struct rule_prefilter *pf = xcalloc(1, sizeof(*pf));
     struct pf_atab tab;
@@ -776,6 +791,7 @@ rule_prefilter_build(struct rule **det, uint32_t ndet)
     uint32_t one = ndet > 0 ? ndet : 1;
 
     pf->ndet = ndet;
+    pf->engine = engine;
     pf->msg_target = -1;
     pf->kw_fallback = -1;
     pf->rule_coff = xcalloc((size_t)ndet + 1, sizeof(*pf->rule_coff));

@@ -253,7 +253,7 @@ rule_set_assemble(struct ruleset *rs)
         return -1;
     }
     rs->m.limit_hits = &rs->stats.match_limit_hits;
-    rs->pf = rule_prefilter_build(rs->det, rs->ndet);
+    rs->pf = rule_prefilter_build(rs->det, rs->ndet, RULE_SCAN_AUTO);
     return 0;
 }
 

@@ -82,7 +82,7 @@ explain_rule_detail(struct ruleset *rs, const struct rule *rule, struct event *e
     struct rule_mctx *m = &rs->m;
     uint32_t n0 = ev->nfields;
 
-    fprintf(out, "    condition: %s\n", det->cond_text);
+    fprintf(out, "      condition: %s\n", det->cond_text);
     memset(m->memo, 0, det->nsels);
     for (uint32_t i = 0; i < det->nproducers; i++) {
         (void)rule_match_sel(m, rule, det->producers[i], ev);
@@ -91,7 +91,7 @@ explain_rule_detail(struct ruleset *rs, const struct rule *rule, struct event *e
         const struct rule_sel *sel = &det->sels[s];
         int r = rule_match_sel(m, rule, s, ev);
 
-        fprintf(out, "    selection %s: %s\n", sel->name, r ? "true" : "false");
+        fprintf(out, "      selection %s: %s\n", sel->name, r ? "true" : "false");
         if (r) {
             continue;
         }
@@ -99,12 +99,12 @@ explain_rule_detail(struct ruleset *rs, const struct rule *rule, struct event *e
             const struct rule_group *grp = &sel->groups[g];
             uint32_t g0 = ev->nfields;
             if (sel->ngroups > 1) {
-                fprintf(out, "      alternative %u (line %d):\n", g + 1, grp->line);
+                fprintf(out, "        alternative %u (line %d):\n", g + 1, grp->line);
             }
             for (uint32_t t = 0; t < grp->ntests; t++) {
                 if (!rule_match_test(m, &grp->tests[t], ev)) {
-                    explain_test(out, &grp->tests[t], ev, sel->ngroups > 1 ? "        "
-                                                                           : "      ");
+                    explain_test(out, &grp->tests[t], ev, sel->ngroups > 1 ? "          "
+                                                                           : "        ");
                     break;
                 }
             }
@@ -131,7 +131,7 @@ ruleset_explain(struct ruleset *rs, struct event *ev, FILE *out, int verbose)
 
         if (rule->kind != RULE_DETECTION || rule->det == NULL) {
             if (verbose) {
-                fprintf(out, "rule %s: correlation rule, fed by detection matches\n",
+                fprintf(out, "  rule %s: correlation rule, fed by detection matches\n",
                         rule->id);
             }
             continue;
@@ -139,16 +139,16 @@ ruleset_explain(struct ruleset *rs, struct event *ev, FILE *out, int verbose)
         matched = rule_match_rule(&rs->m, rule, ev);
         if (matched) {
             count++;
-            fprintf(out, "rule %s: MATCH (%s) %s\n", rule->id, rule_level_name(rule->level),
+            fprintf(out, "  rule %s: MATCH (%s) %s\n", rule->id, rule_level_name(rule->level),
                     rule->title);
             for (uint32_t f = n0; f < ev->nfields; f++) {
-                fprintf(out, "    captured %.*s = ", (int)ev->fields[f].name_len,
+                fprintf(out, "      captured %.*s = ", (int)ev->fields[f].name_len,
                         ev->fields[f].name);
                 explain_quote(out, ev->fields[f].value, ev->fields[f].value_len);
                 fputc('\n', out);
             }
         } else if (verbose) {
-            fprintf(out, "rule %s: no match\n", rule->id);
+            fprintf(out, "  rule %s: no match\n", rule->id);
         }
         ev->nfields = n0;
         if (!verbose) {
@@ -160,7 +160,7 @@ ruleset_explain(struct ruleset *rs, struct event *ev, FILE *out, int verbose)
                 di++;
             }
             if (!rule_prefilter_explain(rs->pf, di, ev, out) && matched) {
-                fprintf(out, "    prefilter: BUG: skipped a matching rule, please report\n");
+                fprintf(out, "      prefilter: BUG: skipped a matching rule, please report\n");
             }
         }
         if (!matched) {

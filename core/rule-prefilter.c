@@ -1125,7 +1125,7 @@ rule_prefilter_explain(struct rule_prefilter *pf, uint32_t i, const struct event
     int missing = 0;
 
     if (pf->rule_coff[i] == pf->rule_coff[i + 1]) {
-        fprintf(out, "    prefilter: no required literal, always evaluated\n");
+        fprintf(out, "      prefilter: no required literal, always evaluated\n");
         return 1;
     }
     pf_collect(pf, ev);
@@ -1135,7 +1135,7 @@ rule_prefilter_explain(struct rule_prefilter *pf, uint32_t i, const struct event
         if (holds) {
             continue;
         }
-        fprintf(out, "    prefilter: skipped, none of: ");
+        fprintf(out, "      prefilter: skipped, none of: ");
         for (uint32_t k = pf->clause_off[c]; k < pf->clause_off[c + 1]; k++) {
             if (k > pf->clause_off[c]) {
                 fprintf(out, ", ");
@@ -1146,7 +1146,7 @@ rule_prefilter_explain(struct rule_prefilter *pf, uint32_t i, const struct event
         missing = 1;
     }
     if (!missing) {
-        fprintf(out, "    prefilter: candidate (required literals present)\n");
+        fprintf(out, "      prefilter: candidate (required literals present)\n");
     }
     return !missing;
 }

@@ -543,6 +543,62 @@ test_match_limit(void)
     event_free(&ev);
 }
 
+/* The explanation of test mode names the failing selection, test, value and literal. */
+static void
+test_explain(void)
+{
+    const char *doc =
+        "id: x-pam\n"
+        "detection:\n"
+        "  pam:\n"
+        "    process.name: sshd\n"
+        "    message|contains: 'authentication failure'\n"
+        "  other:\n"
+        "    - user.name: root\n"
+        "    - user.name|exists: true\n"
+        "  condition: pam\n"
+        "---\n"
+        "id: x-ok\n"
+        "title: it matches\n"
+        "level: low\n"
+        "detection: {s: {message|re: 'for (?<who>\\w+)'}, condition: s}\n";
+    const char *kv[] = {"process.name", "cron", "message", "Failed password for bob", NULL};
+    struct ruleset *rs = rt_load(rt_write("explain.yml", doc), NULL, NULL);
+    struct event ev;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    int n = -1, bad = 0;
+
+    event_init(&ev);
+    rt_event(&ev, kv);
+    if (rs != NULL) {
+        n = ruleset_explain(rs, &ev, out, 1);
+    }
+    fclose(out);
+    bad += !is_int(n, 1, "explain: one rule matches");
+    bad += !ok(text != NULL && strstr(text, "  rule x-ok: MATCH (low) it matches\n"
+                                            "      captured who = 'bob'\n") != NULL,
+               "explain: matching rule with its capture");
+    bad += !ok(text != NULL && strstr(text, "prefilter: skipped, none of: 'authentication "
+                                            "failure' in message") != NULL,
+               "explain: the missing literal");
+    bad += !ok(text != NULL && strstr(text, "      selection pam: false\n        process.name "
+                                            "(line 4): 'cron' does not match 'sshd'\n") != NULL,
+               "explain: failing test with the event's value");
+    bad += !ok(text != NULL && strstr(text, "        alternative 2 (line 8):\n          "
+                                            "user.name|exists (line 8): field user.name is "
+                                            "absent\n") != NULL,
+               "explain: each alternative of a list of maps");
+    bad += !is_int(ev.nfields, 2, "explain: captures removed");
+    if (bad && text != NULL) {
+        printf("# %s", text);
+    }
+    free(text);
+    ruleset_free(rs);
+    event_free(&ev);
+}
+
 static void
 test_levels(void)
 {
@@ -563,6 +619,7 @@ main(void)
     test_hash();
     test_long_line();
     test_match_limit();
+    test_explain();
     test_levels();
     return tap_done();
 }

@@ -1024,12 +1024,18 @@ conf_load_doc(struct conf *conf, const struct ynode *root, struct errlist *errs)
     return r ? -1 : 0;
 }
 
-int
-conf_load(const char *path, struct conf **out, struct errlist *errs)
+/*
+ * Load from text when text != NULL, else from the file at path; path names the config in
+ * messages and relative paths resolve against its directory.
+ */
+static int
+conf_load_any(const char *path, const char *text, size_t len, struct conf **out,
+              struct errlist *errs)
 {
     struct conf *conf = xcalloc(1, sizeof(*conf));
     char err[1024];
     const char *slash;
+    int parsed;
     int r = -1;
 
     *out = NULL;
@@ -1040,7 +1046,12 @@ conf_load(const char *path, struct conf **out, struct errlist *errs)
         free(conf->dir);
         conf->dir = xstrdup("/");
     }
-    if (yaml_tree_load_file(path, &conf->docs, &conf->ndocs, err, sizeof(err)) != 0) {
+    if (text != NULL) {
+        parsed = yaml_tree_parse(path, text, len, &conf->docs, &conf->ndocs, err, sizeof(err));
+    } else {
+        parsed = yaml_tree_load_file(path, &conf->docs, &conf->ndocs, err, sizeof(err));
+    }
+    if (parsed != 0) {
         errlist_add_raw(errs, err);
         goto out;
     }
@@ -1062,6 +1073,19 @@ conf_load(const char *path, struct conf **out, struct errlist *errs)
 out:
     conf_free(conf);
     return r;
+}
+
+int
+conf_load(const char *path, struct conf **out, struct errlist *errs)
+{
+    return conf_load_any(path, NULL, 0, out, errs);
+}
+
+int
+conf_load_text(const char *path, const char *text, size_t len, struct conf **out,
+               struct errlist *errs)
+{
+    return conf_load_any(path, text, len, out, errs);
 }
 
 static void

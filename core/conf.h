@@ -163,6 +163,13 @@ struct conf {
  * with it. *out is NULL when the file could not be read or parsed.
  */
 int conf_load(const char *path, struct conf **out, struct errlist *errs);
+/*
+ * As conf_load(), from the YAML text[0..len) (not NUL-terminated; copied as needed) instead
+ * of a file; path names the config in messages and relative paths resolve against its
+ * directory. Nothing is read from disk (used by the config fuzz target).
+ */
+int conf_load_text(const char *path, const char *text, size_t len, struct conf **out,
+                   struct errlist *errs);
 void conf_free(struct conf *conf);
 /* "clear", "green", "amber", "amber+strict", "red" (also "white" = clear) -> 0, or -1. */
 int conf_tlp_parse(const char *s, enum conf_tlp *out);

@@ -5,6 +5,12 @@
  * alerts, feeds alerts to the correlations that reference correlations (chaining), keeps
  * state across reloads for unchanged rules, and dumps the live state. One engine belongs to
  * the loop thread; nothing here reads the wall clock (docs/CORRELATION.md).
+ *
+ * With an asynchronous state store (Redis, docs/STATE.md) a released match becomes a
+ * "flight": its operations are submitted and the match waits, in release order, until every
+ * answer is in; then its alerts are built and chained exactly as on the synchronous path,
+ * and the input is told the match is complete (done callback). The synchronous path (memory)
+ * is unchanged: its operations are plain calls.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,7 +34,33 @@ struct corr_pending {
     struct event_source src;
     size_t size;
     uint32_t nfields;
+    int retained;                /* counted in eng->retained: done_cb when finished */
     struct event_field fields[]; /* followed by the names and values */
+};
+
+/* One operation of a flight (asynchronous store). */
+struct corr_fop {
+    struct state_op op;          /* first: the completion gets it back */
+    struct corr_flight *f;
+    uint32_t slot_gen;           /* generation of op.slot when submitted (reloads) */
+    int done;
+    int rc;
+    int absorbed;
+    struct state_result *res;    /* a copy when the decision raised an alert, else NULL */
+};
+
+/* A match whose operations are in flight; finished in release order. */
+struct corr_flight {
+    struct corr_flight *next;
+    struct corr_flight *parent;  /* chained: the flight whose alert made this event */
+    struct corr_pending *p;      /* the match (owned) */
+    int64_t t;                   /* event time it is correlated at */
+    uint32_t nops;
+    uint32_t ndone;
+    uint32_t children;           /* chained flights not finished yet */
+    int processed;               /* alerts built; waits for its children */
+    struct corr_fop *ops;
+    char *data;                  /* copies of the keys and values the operations point to */
 };
 
 /* A rule feeds reference `ref` of live correlation `corr`. */
@@ -53,6 +85,15 @@ struct corr_slot {
     char hash[17];
     int used;
     uint32_t live; /* index in eng->live */
+    uint32_t gen;  /* bumped when the slot is (re)opened: answers for an older rule are void */
+};
+
+/* A store that only records the operation a correlation type asks for (asynchronous path). */
+struct corr_capture {
+    struct state_store base;
+    enum state_kind kind;
+    uint32_t slot;
+    struct state_input in;
 };
 
 struct corr_engine {
@@ -90,6 +131,20 @@ struct corr_engine {
     struct corr_stats stats;
     int64_t forced_log_us;
     int forced_logged;
+
+    uint64_t retained;          /* matches copied (reorder buffer, flights) since start */
+    corr_done_cb done_cb;       /* a retained match is finished */
+    corr_ready_cb ready_cb;     /* the store takes operations again */
+    void *done_arg;
+    int async;                  /* operations go through state_submit() */
+    struct corr_capture cap;
+    struct corr_flight *fhead;  /* flights, oldest first */
+    struct corr_flight *ftail;
+    uint64_t nflights;
+    struct corr_flight *cur;    /* flight being finished: parent of the events its alerts make */
+    int draining;
+    uint64_t failed_ops;
+    int64_t failed_log_us;
 };
 
 /*
@@ -223,8 +278,9 @@ corr_fifo_append(struct corr_engine *eng, struct corr_pending *p)
     eng->nfifo++;
 }
 
-static void
-corr_heap_push(struct corr_engine *eng, const struct rule *rule, const struct event *ev)
+/* A compact copy of ev (fields and source name) for the reorder buffer or a flight. */
+static struct corr_pending *
+corr_pending_copy(struct corr_engine *eng, const struct rule *rule, const struct event *ev)
 {
     size_t size = sizeof(struct corr_pending) + ev->nfields * sizeof(struct event_field);
     size_t srclen = ev->src.name != NULL ? strlen(ev->src.name) + 1 : 0;
@@ -242,6 +298,7 @@ corr_heap_push(struct corr_engine *eng, const struct rule *rule, const struct ev
     p->src = ev->src;
     p->size = size;
     p->nfields = ev->nfields;
+    p->retained = 0;
     data = (char *)&p->fields[ev->nfields];
     for (uint32_t i = 0; i < ev->nfields; i++) {
         const struct event_field *f = &ev->fields[i];
@@ -260,6 +317,18 @@ corr_heap_push(struct corr_engine *eng, const struct rule *rule, const struct ev
         memcpy(data, ev->src.name, srclen);
         p->src.name = data;
     }
+    return p;
+}
+
+/* Copy a match into the reorder buffer; it is retained until finished. */
+static void
+corr_heap_push(struct corr_engine *eng, const struct rule *rule, const struct event *ev)
+{
+    struct corr_pending *p = corr_pending_copy(eng, rule, ev);
+    size_t size = p->size;
+
+    p->retained = 1;
+    eng->retained++;
     if (eng->nfifo == 0 || !corr_pending_before(p, corr_fifo_at(eng, eng->nfifo - 1))) {
         corr_fifo_append(eng, p);
     } else {
@@ -417,6 +486,8 @@ corr_engine_alert(struct corr_engine *eng, struct corr_live *live, const struct 
 }
 
 /* Correlate one match at event time t (normally ev->time_us; the watermark for late ones). */
+static void corr_engine_submit(struct corr_engine *eng, struct corr_pending *p, int64_t t);
+
 static void
 corr_engine_process(struct corr_engine *eng, const struct rule *rule, const struct event *ev,
                     int64_t t)
@@ -424,6 +495,11 @@ corr_engine_process(struct corr_engine *eng, const struct rule *rule, const stru
     uint32_t first, end;
 
     if (!corr_engine_targets(eng, rule, &first, &end)) {
+        return;
+    }
+    if (eng->async) {
+        /* A chained event: its flight belongs to the flight being finished (eng->cur). */
+        corr_engine_submit(eng, corr_pending_copy(eng, rule, ev), t);
         return;
     }
     for (uint32_t i = first; i < end; i++) {
@@ -472,19 +548,373 @@ corr_engine_process(struct corr_engine *eng, const struct rule *rule, const stru
     }
 }
 
+/* An event that reads the fields and source of a copied match. */
+static void
+corr_pending_view(const struct corr_pending *p, struct event *view)
+{
+    memset(view, 0, sizeof(*view));
+    view->src = p->src;
+    view->time_us = p->time_us;
+    view->fields = (struct event_field *)p->fields;
+    view->nfields = p->nfields;
+    view->fields_cap = p->nfields;
+    view->max_fields = p->nfields;
+}
+
 static void
 corr_engine_process_pending(struct corr_engine *eng, struct corr_pending *p)
 {
     struct event view;
 
-    memset(&view, 0, sizeof(view));
-    view.src = p->src;
-    view.time_us = p->time_us;
-    view.fields = p->fields;
-    view.nfields = p->nfields;
-    view.fields_cap = p->nfields;
-    view.max_fields = p->nfields;
+    corr_pending_view(p, &view);
     corr_engine_process(eng, p->rule, &view, p->time_us);
+}
+
+/* A copied match is finished (correlated, or dropped): tell the input if it was counted. */
+static void
+corr_pending_finish(struct corr_engine *eng, struct corr_pending *p)
+{
+    if (p->retained && eng->done_cb != NULL) {
+        eng->done_cb(eng->done_arg, &p->src);
+    }
+    free(p);
+}
+
+/*
+ * --- the asynchronous path ---
+ * A correlation type fills a state_input and calls one store operation; on this path the
+ * type talks to a capture store that only records the call, and the engine submits it to the
+ * real store with copies of the key and value. Answers fill the flight's operations; flights
+ * are finished strictly in the order they were created, so alerts and chaining see the same
+ * sequence as on the synchronous path.
+ */
+
+static int
+corr_capture(struct state_store *base, enum state_kind kind, uint32_t slot,
+             const struct state_input *in)
+{
+    struct corr_capture *c = (struct corr_capture *)base;
+
+    c->kind = kind;
+    c->slot = slot;
+    c->in = *in;
+    return 2;
+}
+
+static int
+corr_capture_window(struct state_store *st, uint32_t slot, const char *key, size_t len,
+                    const struct state_input *in, struct state_result *res)
+{
+    (void)key, (void)len, (void)res;
+    return corr_capture(st, STATE_WINDOW, slot, in);
+}
+
+static int
+corr_capture_distinct(struct state_store *st, uint32_t slot, const char *key, size_t len,
+                      const struct state_input *in, struct state_result *res)
+{
+    (void)key, (void)len, (void)res;
+    return corr_capture(st, STATE_DISTINCT, slot, in);
+}
+
+static int
+corr_capture_sequence(struct state_store *st, uint32_t slot, const char *key, size_t len,
+                      const struct state_input *in, struct state_result *res)
+{
+    (void)key, (void)len, (void)res;
+    return corr_capture(st, STATE_SEQUENCE, slot, in);
+}
+
+static int
+corr_capture_absence(struct state_store *st, uint32_t slot, const char *key, size_t len,
+                     const struct state_input *in, struct state_result *res)
+{
+    (void)key, (void)len, (void)res;
+    return corr_capture(st, STATE_ABSENCE, slot, in);
+}
+
+static const struct state_backend corr_capture_backend = {
+    .name = "capture",
+    .window_add = corr_capture_window,
+    .distinct_add = corr_capture_distinct,
+    .sequence_advance = corr_capture_sequence,
+    .absence_touch = corr_capture_absence,
+};
+
+/* The live correlation of slot, if the slot still belongs to the rule of generation gen. */
+static struct corr_live *
+corr_engine_live_of(struct corr_engine *eng, uint32_t slot, uint32_t gen)
+{
+    if (slot >= eng->nslots || !eng->slots[slot].used || eng->slots[slot].gen != gen) {
+        return NULL;
+    }
+    return &eng->live[eng->slots[slot].live];
+}
+
+/* A decision that raised an alert, copied out of the store's buffers (one allocation). */
+static struct state_result *
+corr_result_copy(const struct state_result *res)
+{
+    size_t size = sizeof(*res) + res->key_len + 1;
+    struct state_result *c;
+    char *data;
+
+    for (size_t i = 0; i < res->nev; i++) {
+        const struct state_evidence *e = &res->ev[i];
+        size += (e->ref.source != NULL ? strlen(e->ref.source) + 1 : 0) +
+                (e->val != NULL ? e->val_len + 1 : 0);
+    }
+    c = xmalloc(size);
+    *c = *res;
+    data = (char *)(c + 1);
+    memcpy(data, res->key, res->key_len);
+    data[res->key_len] = '\0';
+    c->key = data;
+    data += res->key_len + 1;
+    for (size_t i = 0; i < res->nev; i++) {
+        struct state_evidence *e = &c->ev[i];
+        if (e->ref.source != NULL) {
+            size_t n = strlen(e->ref.source) + 1;
+            memcpy(data, e->ref.source, n);
+            e->ref.source = data;
+            data += n;
+        }
+        if (e->val != NULL) {
+            memcpy(data, e->val, e->val_len);
+            data[e->val_len] = '\0';
+            e->val = data;
+            data += e->val_len + 1;
+        }
+    }
+    return c;
+}
+
+static void corr_engine_alert(struct corr_engine *eng, struct corr_live *live,
+                              const struct state_result *res, const struct event *ev);
+
+/* Free flights that are processed and whose chained flights are finished, up the chain. */
+static void
+corr_flight_release(struct corr_engine *eng, struct corr_flight *f)
+{
+    while (f != NULL && f->processed && f->children == 0) {
+        struct corr_flight *parent = f->parent;
+        corr_pending_finish(eng, f->p);
+        for (uint32_t i = 0; i < f->nops; i++) {
+            free(f->ops[i].res);
+        }
+        free(f->ops);
+        free(f->data);
+        free(f);
+        if (parent != NULL) {
+            parent->children--;
+        }
+        f = parent;
+    }
+}
+
+static void
+corr_engine_op_failed(struct corr_engine *eng, const struct corr_live *live, int64_t t)
+{
+    eng->failed_ops++;
+    if (eng->failed_ops == 1 || t - eng->failed_log_us >= CORR_LOG_EVERY_US) {
+        log_err("correlation rule %s: state store operation failed (%" PRIu64 " so far)",
+                live != NULL ? live->rule->id : "?", eng->failed_ops);
+        eng->failed_log_us = t;
+    }
+}
+
+/* Every answer of f is in: count, build its alerts (which may chain), then release it. */
+static void
+corr_flight_finish(struct corr_engine *eng, struct corr_flight *f)
+{
+    struct corr_flight *prev = eng->cur;
+    struct event view;
+
+    corr_pending_view(f->p, &view);
+    eng->cur = f;
+    for (uint32_t i = 0; i < f->nops; i++) {
+        struct corr_fop *fop = &f->ops[i];
+        struct corr_live *live = corr_engine_live_of(eng, fop->op.slot, fop->slot_gen);
+        if (fop->rc < 0) {
+            corr_engine_op_failed(eng, live, f->t);
+            continue;
+        }
+        if (fop->absorbed) {
+            eng->stats.absorbed++;
+        }
+        if (fop->res != NULL && live != NULL) {
+            corr_engine_alert(eng, live, fop->res, &view);
+        }
+    }
+    eng->cur = prev;
+    f->processed = 1;
+    corr_flight_release(eng, f);
+}
+
+/* Finish the flights at the head whose answers are all in, in order. */
+static void
+corr_engine_drain(struct corr_engine *eng)
+{
+    if (eng->draining) {
+        return; /* a completion inside a finish: the outer loop continues */
+    }
+    eng->draining = 1;
+    while (eng->fhead != NULL && eng->fhead->ndone == eng->fhead->nops) {
+        struct corr_flight *f = eng->fhead;
+        eng->fhead = f->next;
+        if (eng->fhead == NULL) {
+            eng->ftail = NULL;
+        }
+        eng->nflights--;
+        eng->stats.inflight = eng->nflights;
+        corr_flight_finish(eng, f);
+    }
+    eng->draining = 0;
+}
+
+static void
+corr_engine_op_done(struct state_op *op, int rc, const struct state_result *res)
+{
+    struct corr_fop *fop = (struct corr_fop *)op;
+    struct corr_engine *eng = op->arg;
+
+    fop->done = 1;
+    fop->rc = rc;
+    if (rc == 0) {
+        fop->absorbed = res->absorbed;
+        if (res->fired) {
+            fop->res = corr_result_copy(res);
+        }
+    }
+    fop->f->ndone++;
+    corr_engine_drain(eng);
+}
+
+/*
+ * Correlate the copied match p at time t on the asynchronous path: record the operation of
+ * each correlation it feeds, queue the flight, submit. Takes ownership of p.
+ */
+static void
+corr_engine_submit(struct corr_engine *eng, struct corr_pending *p, int64_t t)
+{
+    struct corr_flight *f = xcalloc(1, sizeof(*f));
+    struct buf data = {0};
+    struct event view;
+    uint32_t first, end;
+
+    corr_pending_view(p, &view);
+    f->p = p;
+    f->t = t;
+    f->parent = eng->cur;
+    if (f->parent != NULL) {
+        f->parent->children++;
+    }
+    if (corr_engine_targets(eng, p->rule, &first, &end)) {
+        f->ops = xcalloc(end - first, sizeof(*f->ops));
+        for (uint32_t i = first; i < end; i++) {
+            const struct corr_target *tg = &eng->targets[i];
+            struct corr_live *live = &eng->live[tg->corr];
+            const struct corr_rule *cr = live->cr;
+            struct corr_fop *fop;
+            struct state_input in;
+            struct state_result res;
+            struct corr_feed_ctx ctx;
+            int rc;
+
+            if (corr_key_build(&eng->key, &view, cr->refs[tg->ref].group, cr->ngroup) != 0) {
+                live->skipped++;
+                eng->stats.skipped++;
+                continue;
+            }
+            memset(&in, 0, sizeof(in));
+            in.time_us = t;
+            in.ref.source = p->src.name;
+            in.ref.partition = p->src.partition;
+            in.ref.pos = p->src.partition >= 0 ? p->src.offset : (int64_t)p->src.line;
+            ctx.st = &eng->cap.base;
+            ctx.slot = live->slot;
+            ctx.cr = cr;
+            ctx.ref = tg->ref;
+            ctx.key = eng->key.data;
+            ctx.key_len = eng->key.len;
+            ctx.ev = &view;
+            ctx.scratch = &eng->val;
+            rc = cr->type->feed(&ctx, &in, &res);
+            if (rc != 2) {
+                live->skipped++;
+                eng->stats.skipped++;
+                continue;
+            }
+            fop = &f->ops[f->nops++];
+            fop->f = f;
+            fop->slot_gen = eng->slots[live->slot].gen;
+            fop->op.kind = eng->cap.kind;
+            fop->op.slot = eng->cap.slot;
+            fop->op.in = eng->cap.in;
+            fop->op.cb = corr_engine_op_done;
+            fop->op.arg = eng;
+            /* Offsets for now: the buffer may move while it grows. */
+            fop->op.key = (const char *)(uintptr_t)data.len;
+            fop->op.key_len = eng->key.len;
+            buf_append(&data, eng->key.data, eng->key.len);
+            if (fop->op.in.val != NULL) {
+                size_t off = data.len;
+                buf_append(&data, fop->op.in.val, fop->op.in.val_len);
+                fop->op.in.val = (const char *)(uintptr_t)off;
+            }
+        }
+    }
+    buf_putc(&data, '\0');
+    f->data = data.data;
+    for (uint32_t i = 0; i < f->nops; i++) {
+        struct state_op *op = &f->ops[i].op;
+        op->key = f->data + (uintptr_t)op->key;
+        if (op->in.val != NULL) {
+            op->in.val = f->data + (uintptr_t)op->in.val;
+        }
+    }
+    if (eng->ftail != NULL) {
+        eng->ftail->next = f;
+    } else {
+        eng->fhead = f;
+    }
+    eng->ftail = f;
+    eng->nflights++;
+    eng->stats.inflight = eng->nflights;
+    eng->draining++; /* no finishing before every operation of f is submitted */
+    for (uint32_t i = 0; i < f->nops; i++) {
+        if (state_submit(eng->st, &f->ops[i].op) != 0) {
+            f->ops[i].done = 1;
+            f->ops[i].rc = -1;
+            f->ndone++;
+        }
+    }
+    eng->draining--;
+    corr_engine_drain(eng);
+}
+
+/* A decision the store took by itself (a window closed, a deadline passed): alert. */
+static void
+corr_engine_timer_cb(void *arg, const struct state_result *res)
+{
+    struct corr_engine *eng = arg;
+
+    if (res->absorbed) {
+        eng->stats.absorbed++;
+    }
+    if (res->fired && res->slot < eng->nslots && eng->slots[res->slot].used) {
+        corr_engine_alert(eng, &eng->live[eng->slots[res->slot].live], res, NULL);
+    }
+}
+
+static void
+corr_engine_ready_cb(void *arg)
+{
+    struct corr_engine *eng = arg;
+
+    if (eng->ready_cb != NULL) {
+        eng->ready_cb(eng->done_arg);
+    }
 }
 
 /* Fire one due timer (deadline <= upto); 0 when none is due. */
@@ -517,13 +947,20 @@ corr_engine_run(struct corr_engine *eng)
         struct corr_pending *p = corr_pending_peek(eng);
         if (p != NULL && p->time_us <= eng->wm && p->time_us < d) {
             p = corr_pending_pop(eng);
-            corr_engine_process_pending(eng, p);
-            free(p);
+            if (eng->async) {
+                corr_engine_submit(eng, p, p->time_us);
+            } else {
+                corr_engine_process_pending(eng, p);
+                corr_pending_finish(eng, p);
+            }
         } else if (d <= eng->wm) {
             corr_engine_fire(eng, eng->wm);
         } else {
             break;
         }
+    }
+    if (eng->async) {
+        state_advance(eng->st, eng->wm);
     }
 }
 
@@ -547,6 +984,18 @@ corr_engine_bound_pending(struct corr_engine *eng)
         }
         corr_engine_run(eng);
     }
+}
+
+/* Asynchronous path: copy a match fed by the input and submit it (finished via done_cb). */
+static void
+corr_engine_submit_retained(struct corr_engine *eng, const struct rule *rule,
+                            const struct event *ev, int64_t t)
+{
+    struct corr_pending *p = corr_pending_copy(eng, rule, ev);
+
+    p->retained = 1;
+    eng->retained++;
+    corr_engine_submit(eng, p, t);
 }
 
 /*
@@ -573,7 +1022,11 @@ corr_engine_feed(struct corr_engine *eng, const struct rule *rule, const struct 
             return 1;
         }
         eng->stats.late_processed++;
-        corr_engine_process(eng, rule, ev, eng->wm);
+        if (eng->async) {
+            corr_engine_submit_retained(eng, rule, ev, eng->wm);
+        } else {
+            corr_engine_process(eng, rule, ev, eng->wm);
+        }
         return 1;
     }
     if (t > eng->max_seen) {
@@ -587,7 +1040,11 @@ corr_engine_feed(struct corr_engine *eng, const struct rule *rule, const struct 
         /* Nothing pending before it: correlate now, after the timers due by then. */
         while (corr_engine_fire(eng, t)) {
         }
-        corr_engine_process(eng, rule, ev, t);
+        if (eng->async) {
+            corr_engine_submit_retained(eng, rule, ev, t);
+        } else {
+            corr_engine_process(eng, rule, ev, t);
+        }
         if (wm > eng->wm) {
             eng->wm = wm;
             corr_engine_run(eng);
@@ -658,7 +1115,64 @@ corr_engine_pending_min(const struct corr_engine *eng, uint32_t input, int32_t p
     for (size_t i = 0; i < eng->nfifo; i++) {
         corr_pending_min_of(corr_fifo_at(eng, i), input, partition, &found, pos);
     }
+    for (const struct corr_flight *f = eng->fhead; f != NULL; f = f->next) {
+        corr_pending_min_of(f->p, input, partition, &found, pos);
+    }
     return found;
+}
+
+/* --- asynchronous stores: completion, backpressure, shutdown --- */
+
+/* Register the input-side callbacks (corr.h). */
+void
+corr_engine_set_done_cb(struct corr_engine *eng, corr_done_cb done, corr_ready_cb ready,
+                        void *arg)
+{
+    eng->done_cb = done;
+    eng->ready_cb = ready;
+    eng->done_arg = arg;
+}
+
+/* Matches copied so far (corr.h). */
+uint64_t
+corr_engine_retained(const struct corr_engine *eng)
+{
+    return eng->retained;
+}
+
+/* 1 when the store takes more operations (corr.h). */
+int
+corr_engine_ready(const struct corr_engine *eng)
+{
+    return state_ready(eng->st);
+}
+
+/* Matches whose state operations are in flight (corr.h). */
+uint64_t
+corr_engine_inflight(const struct corr_engine *eng)
+{
+    return eng->nflights;
+}
+
+/* Stopping: hand every waiting match to the store now, in order, clock unchanged (corr.h). */
+void
+corr_engine_release(struct corr_engine *eng)
+{
+    if (!eng->async) {
+        return;
+    }
+    while (eng->stats.pending > 0) {
+        struct corr_pending *p = corr_pending_pop(eng);
+        corr_engine_submit(eng, p, p->time_us);
+    }
+}
+
+/* Tell the store how far this process applied a source (corr.h). */
+void
+corr_engine_publish(struct corr_engine *eng, const char *source, int32_t partition,
+                    int64_t watermark_us)
+{
+    state_publish(eng->st, source, partition, watermark_us);
 }
 
 /* --- lifecycle and reload --- */
@@ -666,6 +1180,14 @@ corr_engine_pending_min(const struct corr_engine *eng, uint32_t input, int32_t p
 /* A new engine with its in-memory state store; caller frees with corr_engine_free(). */
 struct corr_engine *
 corr_engine_new(const struct corr_opts *opts, corr_alert_cb cb, void *arg)
+{
+    return corr_engine_new_with_store(opts, NULL, cb, arg);
+}
+
+/* A new engine over store st (taken over), or the in-memory store when st is NULL. */
+struct corr_engine *
+corr_engine_new_with_store(const struct corr_opts *opts, struct state_store *st,
+                           corr_alert_cb cb, void *arg)
 {
     struct corr_engine *eng = xcalloc(1, sizeof(*eng));
     struct state_limits lim = {0};
@@ -681,7 +1203,10 @@ corr_engine_new(const struct corr_opts *opts, corr_alert_cb cb, void *arg)
     }
     lim.max_groups_per_slot = eng->opts.max_groups_per_rule;
     lim.max_groups_total = eng->opts.max_groups_total;
-    eng->st = state_memory_new(&lim);
+    eng->st = st != NULL ? st : state_memory_new(&lim);
+    eng->async = state_is_async(eng->st) || eng->opts.async;
+    eng->cap.base.be = &corr_capture_backend;
+    state_set_hooks(eng->st, corr_engine_timer_cb, corr_engine_ready_cb, eng);
     eng->cb = cb;
     eng->arg = arg;
     eng->wm = INT64_MIN;
@@ -716,7 +1241,17 @@ corr_engine_free(struct corr_engine *eng)
         free(corr_fifo_at(eng, i));
     }
     free(eng->fifo);
+    /* The store first: it may not call back once freed. Then the flights it still held. */
     state_free(eng->st);
+    while (eng->fhead != NULL) {
+        struct corr_flight *f = eng->fhead;
+        eng->fhead = f->next;
+        f->processed = 1;
+        f->children = 0;
+        f->parent = NULL;
+        f->p->retained = 0;
+        corr_flight_release(eng, f);
+    }
     corr_engine_free_live(eng);
     for (size_t i = 0; i < eng->nslots; i++) {
         free(eng->slots[i].id);
@@ -763,7 +1298,7 @@ corr_engine_remap_one(struct corr_engine *eng, struct corr_pending *p,
     if (nr == NULL) {
         eng->stats.reload_dropped++;
         eng->stats.pending_bytes -= p->size;
-        free(p);
+        corr_pending_finish(eng, p);
         return 0;
     }
     p->rule = nr;
@@ -851,7 +1386,11 @@ corr_engine_set_rules(struct corr_engine *eng, const struct rule *const *rules, 
                    ss.groups);
         state_slot_drop(eng->st, (uint32_t)s);
         free(eng->slots[s].id);
-        memset(&eng->slots[s], 0, sizeof(eng->slots[s]));
+        {
+            uint32_t gen = eng->slots[s].gen;
+            memset(&eng->slots[s], 0, sizeof(eng->slots[s]));
+            eng->slots[s].gen = gen + 1;
+        }
     }
     /* Open slots for new and changed rules; note the kept ones. */
     for (size_t i = 0; i < nlive; i++) {
@@ -879,6 +1418,7 @@ corr_engine_set_rules(struct corr_engine *eng, const struct rule *const *rules, 
         memcpy(eng->slots[s].hash, l->rule->hash, sizeof(eng->slots[s].hash));
         eng->slots[s].hash[sizeof(eng->slots[s].hash) - 1] = '\0';
         eng->slots[s].live = (uint32_t)i;
+        eng->slots[s].gen++;
         l->slot = (uint32_t)s;
         if (state_slot_open(eng->st, l->slot, &l->cr->spec) != 0) {
             log_err("correlation rule %s: cannot open its state slot", l->rule->id);
@@ -970,6 +1510,8 @@ corr_engine_get_stats(const struct corr_engine *eng, struct corr_stats *out)
     out->truncated = ss.truncated;
     out->state_bytes = ss.bytes;
     out->created = ss.created;
+    out->inflight = eng->nflights;
+    out->failed_ops = eng->failed_ops;
 }
 
 static void

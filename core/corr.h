@@ -44,6 +44,9 @@ struct corr_opts {
     int process_late;              /* 1: a late event is still correlated, at the watermark
                                       (policy "process"); 0: it is only counted */
     uint64_t max_pending_bytes;    /* bound of the reorder buffer; 0: default (64 MiB) */
+    int async;                     /* 1: drive even a synchronous store through its
+                                      asynchronous interface (tests); an asynchronous store
+                                      (Redis) always is */
 };
 
 struct corr_engine;
@@ -105,7 +108,50 @@ struct corr_stats {
     uint64_t truncated;        /* entries dropped early from a full group */
     uint64_t state_bytes;      /* memory held by the state store */
     uint64_t created;          /* groups created since the engine started */
+    /* Appended (asynchronous stores): */
+    uint64_t inflight;         /* matches whose state operations are in flight */
+    uint64_t failed_ops;       /* operations the store refused (not transient failures) */
 };
 void corr_engine_get_stats(const struct corr_engine *eng, struct corr_stats *out);
+
+/*
+ * --- Asynchronous state stores (Redis; docs/STATE.md) ---
+ * The engine then submits the state operations of each released match and finishes the
+ * match (alerts, chaining) when every answer is in, in release order. A match the engine
+ * copied (into the reorder buffer or in flight) is "retained": the input must not consider
+ * its record complete until done_cb names its source. The same holds on the synchronous path
+ * for matches that waited in the reorder buffer.
+ */
+struct state_store;
+
+/* A retained match is finished; src is the event_source it was fed with (a copy). */
+typedef void (*corr_done_cb)(void *arg, const struct event_source *src);
+/* The state store takes operations again after corr_engine_ready() said 0. */
+typedef void (*corr_ready_cb)(void *arg);
+
+/* Like corr_engine_new() over store st, which the engine takes over (NULL: in-memory). */
+struct corr_engine *corr_engine_new_with_store(const struct corr_opts *opts,
+                                               struct state_store *st, corr_alert_cb cb,
+                                               void *arg);
+void corr_engine_set_done_cb(struct corr_engine *eng, corr_done_cb done, corr_ready_cb ready,
+                             void *arg);
+/*
+ * Matches retained since the engine started. A caller compares it before and after
+ * corr_engine_feed() calls for one event to learn how many done_cb calls to expect (some
+ * may already have come during the feed itself).
+ */
+uint64_t corr_engine_retained(const struct corr_engine *eng);
+/* 1 when the state store takes more operations now; 0: the input should pause. */
+int corr_engine_ready(const struct corr_engine *eng);
+/* Matches whose state operations are in flight. */
+uint64_t corr_engine_inflight(const struct corr_engine *eng);
+/*
+ * Stopping (asynchronous stores only): submit every match waiting in the reorder buffer now,
+ * in order, without moving the clock, so that their records can be completed and committed.
+ */
+void corr_engine_release(struct corr_engine *eng);
+/* This process applied source (topic, partition) up to watermark_us (see state_publish()). */
+void corr_engine_publish(struct corr_engine *eng, const char *source, int32_t partition,
+                         int64_t watermark_us);
 
 #endif

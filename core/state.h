@@ -14,8 +14,9 @@
  * evidence), step progress. Every structure is bounded; reaching a bound evicts the oldest,
  * logs the rule id (rate-limited) and counts.
  *
- * Backends: state-memory.c (one process). Every backend passes tests/unit/test-corr-state.c.
- * All calls happen on the loop thread.
+ * Backends: state-memory.c (one process, synchronous) and state-redis.c (shared by several
+ * processes; asynchronous: see "Asynchronous operations" below and docs/STATE.md). Every
+ * backend passes tests/unit/test-corr-state.c. All calls happen on the loop thread.
  */
 #ifndef KZ_STATE_H
 #define KZ_STATE_H
@@ -144,6 +145,7 @@ struct state_limits {
 };
 
 struct state_store;
+struct state_op;
 
 /* Backend operations; see the state_* wrappers below for each contract. */
 struct state_backend {
@@ -164,11 +166,25 @@ struct state_backend {
     void (*expire)(struct state_store *st, int64_t watermark_us);
     void (*stats)(struct state_store *st, uint32_t slot, struct state_stats *out);
     int (*dump_slot)(struct state_store *st, uint32_t slot, struct buf *out);
+    /* Appended for asynchronous backends (Redis); NULL in synchronous ones (see below). */
+    int (*submit)(struct state_store *st, struct state_op *op);
+    int (*ready)(struct state_store *st);
+    void (*advance)(struct state_store *st, int64_t clock_us);
+    uint64_t (*inflight)(struct state_store *st);
+    void (*publish)(struct state_store *st, const char *source, int32_t partition,
+                    int64_t watermark_us);
 };
+
+/* Asynchronous decisions: see state_set_hooks(). */
+typedef void (*state_timer_cb)(void *arg, const struct state_result *res);
+typedef void (*state_ready_cb)(void *arg);
 
 /* Every backend's store starts with this. */
 struct state_store {
     const struct state_backend *be;
+    state_timer_cb timer_cb; /* set by state_set_hooks() */
+    state_ready_cb ready_cb;
+    void *hook_arg;
 };
 
 /* The in-memory backend (state-memory.c). Caller frees with state_free(). */
@@ -285,6 +301,143 @@ static inline int
 state_dump_slot(struct state_store *st, uint32_t slot, struct buf *out)
 {
     return st->be->dump_slot(st, slot, out);
+}
+
+/*
+ * --- Asynchronous operations ---
+ * A backend whose answers arrive later (Redis: a script's reply) implements `submit`: the
+ * operation is queued (and may be combined with others of the same group into one call) and
+ * its completion runs on the loop when the answer is in, in submission order per group. A
+ * synchronous backend (memory) has no `submit`: state_submit() runs the operation at once and
+ * calls the completion before returning, so both kinds are driven the same way and the
+ * memory path keeps its plain function calls (corr-engine.c uses them directly).
+ */
+
+/*
+ * Completion of one submitted operation: rc 0 (res filled) or -1 (the slot is not open, or a
+ * bad argument; never a transient failure: the backend retries those itself). res and every
+ * pointer in it are valid during the call only.
+ */
+typedef void (*state_op_cb)(struct state_op *op, int rc, const struct state_result *res);
+
+/* One operation; owned by the caller, which keeps it (and what it points to) until cb ran. */
+struct state_op {
+    enum state_kind kind;  /* which operation: window_add, distinct_add, sequence_advance,
+                              absence_touch */
+    uint32_t slot;
+    const char *key;
+    size_t key_len;
+    struct state_input in; /* in.val and in.ref.source: borrowed until cb */
+    state_op_cb cb;
+    void *arg;             /* for the caller */
+    struct state_op *be_next; /* backend use */
+};
+
+/* 1 when the store answers later (it has `submit`). */
+static inline int
+state_is_async(const struct state_store *st)
+{
+    return st->be->submit != NULL;
+}
+
+/*
+ * Register the store's callbacks (an asynchronous store needs them; a synchronous one never
+ * calls them): timer_cb(arg, res) with each timer decision the backend takes by itself (a
+ * window that closed or an absence deadline that passed, found while applying a later event
+ * of the group, or by state_advance()); it runs before the completion of the operation that
+ * found it. ready_cb(arg) when state_ready() turns true again after it was false.
+ */
+static inline void
+state_set_hooks(struct state_store *st, state_timer_cb timer_cb, state_ready_cb ready_cb,
+                void *arg)
+{
+    st->timer_cb = timer_cb;
+    st->ready_cb = ready_cb;
+    st->hook_arg = arg;
+}
+
+/* Run op at once against a synchronous backend and call its completion. */
+static inline int
+state_submit_sync(struct state_store *st, struct state_op *op)
+{
+    struct state_result res;
+    int rc = -1;
+
+    switch (op->kind) {
+    case STATE_WINDOW:
+        rc = st->be->window_add(st, op->slot, op->key, op->key_len, &op->in, &res);
+        break;
+    case STATE_DISTINCT:
+        rc = st->be->distinct_add(st, op->slot, op->key, op->key_len, &op->in, &res);
+        break;
+    case STATE_SEQUENCE:
+        rc = st->be->sequence_advance(st, op->slot, op->key, op->key_len, &op->in, &res);
+        break;
+    case STATE_ABSENCE:
+        rc = st->be->absence_touch(st, op->slot, op->key, op->key_len, &op->in, &res);
+        break;
+    }
+    op->cb(op, rc, &res);
+    return 0;
+}
+
+/*
+ * Submit op: its completion runs later (asynchronous store) or before this returns
+ * (synchronous store). Returns 0, or -1 when the store cannot take it at all (op->cb is then
+ * not called). Operations on one group complete in the order they were submitted.
+ */
+static inline int
+state_submit(struct state_store *st, struct state_op *op)
+{
+    if (st->be->submit != NULL) {
+        return st->be->submit(st, op);
+    }
+    return state_submit_sync(st, op);
+}
+
+/*
+ * 1 when the store takes more operations now; 0 while it is saturated or unreachable (the
+ * caller stops feeding it: inputs pause) until ready_cb. Synchronous stores are always ready.
+ */
+static inline int
+state_ready(struct state_store *st)
+{
+    return st->be->ready == NULL || st->be->ready(st);
+}
+
+/*
+ * The caller's event clock reached clock_us and every operation of events up to it has been
+ * submitted: an asynchronous store may fire due timers (through timer_cb). Synchronous stores
+ * do nothing here (their timers go through state_next_due() / state_fire_due()).
+ */
+static inline void
+state_advance(struct state_store *st, int64_t clock_us)
+{
+    if (st->be->advance != NULL) {
+        st->be->advance(st, clock_us);
+    }
+}
+
+/* Operations submitted and not completed yet (0 for synchronous stores). */
+static inline uint64_t
+state_inflight(struct state_store *st)
+{
+    return st->be->inflight != NULL ? st->be->inflight(st) : 0;
+}
+
+/*
+ * The watermark of one source (Kafka topic and partition, or file with partition -1) as this
+ * process has applied it: every event of the source up to it has been submitted. A shared
+ * store combines the sources of every process into the clock that fires its timers
+ * (docs/STATE.md); others ignore it.
+ */
+static inline void
+state_publish(struct state_store *st, const char *source, int32_t partition,
+              int64_t watermark_us)
+{
+    if (st->be->publish != NULL) {
+        st->be->publish(st, source, partition, watermark_us);
+    }
 }
 
 #endif

@@ -122,11 +122,13 @@ test_rules_run(const char *conf_path, const char *events_path, const char *forma
             continue;
         }
         test_rules_print_event(out, &ev, lineno);
-        if (verbose) {
-            ruleset_explain(rs, &ev, out, verbose);
-        }
         st.decoded_fields = ev.nfields;
-        ruleset_match(rs, &ev, test_rules_match_cb, &st);
+        if (verbose) {
+            /* The explanation lists the matches too, with their captures. */
+            st.matched = ruleset_explain(rs, &ev, out, verbose);
+        } else {
+            ruleset_match(rs, &ev, test_rules_match_cb, &st);
+        }
         if (st.matched == 0) {
             fprintf(out, "  no rule matched\n");
         }

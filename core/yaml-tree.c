@@ -46,6 +46,61 @@ ytree_append(struct ynode *parent, struct ynode *key, struct ynode *item)
     parent->items[parent->n++] = item;
 }
 
+static int
+ytree_key_cmp(const void *pa, const void *pb)
+{
+    const struct ynode *a = *(const struct ynode *const *)pa;
+    const struct ynode *b = *(const struct ynode *const *)pb;
+    int c = strcmp(a->str, b->str);
+
+    if (c != 0) {
+        return c;
+    }
+    return a->line != b->line ? (a->line < b->line ? -1 : 1) : (a->col < b->col ? -1 : 1);
+}
+
+/*
+ * Refuse a map with a key given twice, naming the repeat and the first place. Sorting
+ * keeps this O(n log n), so a hostile file with a huge map cannot stall the loader.
+ */
+static int
+ytree_check_duplicates(struct ytree_build *b, const struct ynode *map)
+{
+    const struct ynode **sorted;
+    const struct ynode *dup = NULL, *first = NULL;
+
+    if (map->n < 2) {
+        return 0;
+    }
+    sorted = xreallocarray(NULL, map->n, sizeof(*sorted));
+    memcpy(sorted, map->keys, map->n * sizeof(*sorted));
+    qsort(sorted, map->n, sizeof(*sorted), ytree_key_cmp);
+    for (size_t i = 1; i < map->n; i++) {
+        if (strcmp(sorted[i]->str, sorted[i - 1]->str) != 0) {
+            continue;
+        }
+        /* Report the repeat that comes first in the document. */
+        if (dup == NULL || sorted[i]->line < dup->line ||
+            (sorted[i]->line == dup->line && sorted[i]->col < dup->col)) {
+            size_t j = i - 1;
+            while (j > 0 && strcmp(sorted[j - 1]->str, sorted[i]->str) == 0) {
+                j--;
+            }
+            dup = sorted[i];
+            first = sorted[j];
+        }
+    }
+    free(sorted);
+    if (dup != NULL) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "duplicate key '%.200s' (first at line %d)", dup->str,
+                 first->line);
+        ytree_error(b, dup->line, dup->col, msg);
+        return -1;
+    }
+    return 0;
+}
+
 /* Parse one node whose first event is ev (already taken); returns NULL on error. */
 static struct ynode *
 ytree_parse_node(struct ytree_build *b, yaml_event_t *ev, int depth)
@@ -93,6 +148,9 @@ ytree_parse_node(struct ytree_build *b, yaml_event_t *ev, int depth)
         }
         if (child.type == YAML_SEQUENCE_END_EVENT || child.type == YAML_MAPPING_END_EVENT) {
             yaml_event_delete(&child);
+            if (node->type == YNODE_MAP && ytree_check_duplicates(b, node) != 0) {
+                goto fail;
+            }
             return node;
         }
         if (node->type == YNODE_MAP) {
@@ -105,16 +163,6 @@ ytree_parse_node(struct ytree_build *b, yaml_event_t *ev, int depth)
                 ytree_error(b, key->line, key->col, "map keys must be scalars");
                 yaml_tree_free(key);
                 goto fail;
-            }
-            for (size_t i = 0; i < node->n; i++) {
-                if (strcmp(node->keys[i]->str, key->str) == 0) {
-                    char msg[300];
-                    snprintf(msg, sizeof(msg), "duplicate key '%.200s' (first at line %d)",
-                             key->str, node->keys[i]->line);
-                    ytree_error(b, key->line, key->col, msg);
-                    yaml_tree_free(key);
-                    goto fail;
-                }
             }
             if (!yaml_parser_parse(&b->parser, &child)) {
                 yaml_tree_free(key);

@@ -21,17 +21,52 @@ alert_new(const struct rule *rule)
     return a;
 }
 
+/* Strings of a field list are copied into chunks that never move, freed with the list. */
+struct alert_chunk {
+    struct alert_chunk *next;
+    size_t cap;
+    size_t used;
+    char data[];
+};
+
+#define ALERT_CHUNK_MIN 2048
+
+static char *
+alert_fields_store(struct alert_fields *fl, const char *s, size_t len)
+{
+    struct alert_chunk *c = fl->chunks;
+    char *p;
+
+    if (c == NULL || c->cap - c->used < len + 1) {
+        size_t cap = len + 1 > ALERT_CHUNK_MIN ? len + 1 : ALERT_CHUNK_MIN;
+        struct alert_chunk *nc = xmalloc(sizeof(*nc) + cap);
+        nc->cap = cap;
+        nc->used = 0;
+        nc->next = c;
+        fl->chunks = nc;
+        c = nc;
+    }
+    p = c->data + c->used;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    c->used += len + 1;
+    return p;
+}
+
 void
 alert_fields_add(struct alert_fields *fl, const char *name, size_t name_len, const char *value,
                  size_t value_len)
 {
     struct alert_field *f;
 
-    fl->v = xreallocarray(fl->v, fl->n + 1, sizeof(*fl->v));
+    if (fl->n == fl->cap) {
+        fl->cap = fl->cap ? fl->cap * 2 : 16;
+        fl->v = xreallocarray(fl->v, fl->cap, sizeof(*fl->v));
+    }
     f = &fl->v[fl->n++];
-    f->name = xstrndup(name, name_len);
+    f->name = alert_fields_store(fl, name, name_len);
     f->name_len = name_len;
-    f->value = xstrndup(value, value_len);
+    f->value = alert_fields_store(fl, value, value_len);
     f->value_len = value_len;
 }
 
@@ -47,13 +82,15 @@ alert_fields_from_event(struct alert_fields *fl, const struct event *ev)
 void
 alert_fields_free(struct alert_fields *fl)
 {
-    for (size_t i = 0; i < fl->n; i++) {
-        free(fl->v[i].name);
-        free(fl->v[i].value);
+    struct alert_chunk *c = fl->chunks;
+
+    while (c != NULL) {
+        struct alert_chunk *next = c->next;
+        free(c);
+        c = next;
     }
     free(fl->v);
-    fl->v = NULL;
-    fl->n = 0;
+    memset(fl, 0, sizeof(*fl));
 }
 
 const struct alert_field *

@@ -14,15 +14,20 @@
 #include "rule.h"
 
 struct alert_field {
-    char *name; /* owned */
-    char *value; /* owned */
+    char *name;  /* NUL-terminated, in the list's storage */
+    char *value; /* NUL-terminated, in the list's storage */
     size_t name_len;
     size_t value_len;
 };
 
+struct alert_chunk; /* storage of names and values (alert.c) */
+
+/* A list of name/value pairs; it owns its array and the storage of every string. */
 struct alert_fields {
     struct alert_field *v;
     size_t n;
+    size_t cap;
+    struct alert_chunk *chunks;
 };
 
 /* Number of evidence events kept per alert. */

@@ -348,6 +348,9 @@ json_vec_settle(struct json_state *s, struct json_vec *v)
     size_t w = 0;
     int renamed = 0;
 
+    if (v->n == 0) {
+        return KZ_OK; /* v->v may be NULL, which qsort() must not be given */
+    }
     qsort(v->v, v->n, sizeof(*v->v), json_ent_cmp);
     for (size_t i = 0; i + 1 < v->n; i++) {
         struct json_ent *e = &v->v[i];
@@ -357,13 +360,15 @@ json_vec_settle(struct json_state *s, struct json_vec *v)
             j++;
         }
         if (j < v->n && json_is_parent(e->name, e->name_len, v->v[j].name, v->v[j].name_len)) {
+            /* e is v->v[i], renamed by the loop: take its new length first. */
+            size_t nl = e->name_len + 6;
             char *n = json_own(s, e->name, e->name_len, ".value");
             if (n == NULL) {
                 return KZ_ERR;
             }
             for (size_t k = i; k < j; k++) {
                 v->v[k].name = n;
-                v->v[k].name_len = e->name_len + 6;
+                v->v[k].name_len = nl;
             }
             renamed = 1;
         }

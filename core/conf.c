@@ -253,7 +253,7 @@ conf_parse_size(const char *s, int64_t *out)
     double v = strtod(s, &end);
     int64_t mult = 1;
 
-    if (end == s || v < 0) {
+    if (end == s || !(v >= 0)) { /* also NaN */
         return -1;
     }
     if (*end == 'k' || *end == 'K') {
@@ -272,7 +272,10 @@ conf_parse_size(const char *s, int64_t *out)
     if (*end != '\0') {
         return -1;
     }
-    *out = (int64_t)(v * (double)mult);
+    /* Past int64_t (1e30, inf) the cast would be undefined: saturate, and the caller's
+     * range check refuses the value. */
+    v *= (double)mult;
+    *out = v >= 9223372036854775807.0 ? INT64_MAX : (int64_t)v;
     return 0;
 }
 

@@ -191,12 +191,14 @@ cef_pair(struct cef_state *s, const char *key, size_t kn, const char *v, size_t 
     if (v == NULL || vn == 0 || kn == 0 || cef_key_used(s, key, kn) || s->nkeys >= CEF_MAX_KEYS) {
         return 0;
     }
+    /* A blank before every pair but the first (which follows the header's last '|'; a
+     * value may end in '|' too, so the last byte cannot tell). */
+    if (s->nkeys > 0) {
+        sbuf_putc(&s->out, ' ');
+    }
     s->key_off[s->nkeys++] = s->keys.len;
     sbuf_append(&s->keys, key, kn);
     sbuf_putc(&s->keys, '\0');
-    if (s->out.len > 0 && s->out.data[s->out.len - 1] != '|') {
-        sbuf_putc(&s->out, ' ');
-    }
     sbuf_append(&s->out, key, kn);
     sbuf_putc(&s->out, '=');
     cef_value(&s->out, v, vn);

@@ -828,6 +828,7 @@ corr_engine_submit(struct corr_engine *eng, struct corr_pending *p, int64_t t)
             }
             memset(&in, 0, sizeof(in));
             in.time_us = t;
+            in.step = tg->ref; /* part of the event's identity in a shared store */
             in.ref.source = p->src.name;
             in.ref.partition = p->src.partition;
             in.ref.pos = p->src.partition >= 0 ? p->src.offset : (int64_t)p->src.line;
@@ -1395,6 +1396,7 @@ corr_engine_set_rules(struct corr_engine *eng, const struct rule *const *rules, 
     /* Open slots for new and changed rules; note the kept ones. */
     for (size_t i = 0; i < nlive; i++) {
         struct corr_live *l = &live[i];
+        struct state_slot_spec spec;
         size_t s;
         if (l->slot != UINT32_MAX) {
             struct state_stats ss;
@@ -1420,7 +1422,9 @@ corr_engine_set_rules(struct corr_engine *eng, const struct rule *const *rules, 
         eng->slots[s].live = (uint32_t)i;
         eng->slots[s].gen++;
         l->slot = (uint32_t)s;
-        if (state_slot_open(eng->st, l->slot, &l->cr->spec) != 0) {
+        spec = l->cr->spec;
+        spec.rule_hash = l->rule->hash;
+        if (state_slot_open(eng->st, l->slot, &spec) != 0) {
             log_err("correlation rule %s: cannot open its state slot", l->rule->id);
         }
     }

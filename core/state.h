@@ -79,6 +79,9 @@ struct state_slot_spec {
     struct state_cond cond;
     uint32_t nsteps;       /* DISTINCT over steps, SEQUENCE: number of steps; ABSENCE: 1 or 2 */
     uint32_t max_entries;  /* bound on events / values kept per group (0: default) */
+    /* Appended: */
+    const char *rule_hash; /* the rule's definition hash, or NULL: a shared store names its
+                              keys by rule id and hash, so a changed rule starts afresh */
 };
 
 /* Where a contributing event came from (for evidence). */

@@ -154,6 +154,9 @@ static const struct conf_key conf_time_keys[] = {
     {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
 };
 
+static const char *const conf_state_backends[] = {"memory", "redis", NULL};
+static const char *const conf_state_unavailable[] = {"pause", "memory", NULL};
+
 static const struct conf_key conf_state_keys[] = {
     {"max_groups_per_rule", CT_INT, CONF_OFF(max_groups_per_rule), 0, "1000000", 1,
      INT64_C(1000000000), NULL, "live groups per correlation rule; oldest evicted beyond"},
@@ -162,6 +165,37 @@ static const struct conf_key conf_state_keys[] = {
     {"dump_path", CT_STR, CONF_OFF(state_dump_path), 0, NULL, 0, 0, NULL,
      "SIGUSR1 writes the live correlation state here as JSON; default: "
      "state_dir/state-dump.json"},
+    {"backend", CT_ENUM, CONF_OFF(state_backend), 0, "memory", 0, 0, conf_state_backends,
+     "memory (one process, lost on restart) or redis (shared by every kizunad of a consumer "
+     "group, survives restarts; docs/STATE.md)"},
+    {"on_unavailable", CT_ENUM, CONF_OFF(state_on_unavailable), 0, "pause", 0, 0,
+     conf_state_unavailable,
+     "redis unreachable: pause (stop consuming, lose nothing) or memory (fall back to "
+     "in-memory state: not shared, lost on restart)"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static const struct conf_key conf_state_redis_keys[] = {
+    {"url", CT_STR, CONF_OFF(redis_url), 0, "redis://127.0.0.1:6379/0", 0, 0, NULL,
+     "redis://host[:port][/db] or unix:/path/to/socket"},
+    {"password_file", CT_STR, CONF_OFF(redis_password_file), 0, NULL, 0, 0, NULL,
+     "file holding the password (mode 0600, trailing newline ignored)"},
+    {"username", CT_STR, CONF_OFF(redis_username), 0, NULL, 0, 0, NULL,
+     "ACL user (Redis 6+), with password_file"},
+    {"prefix", CT_STR, CONF_OFF(redis_prefix), 0, "kz", 0, 0, NULL,
+     "key prefix: keys are {prefix:NN}:... (docs/STATE.md); processes sharing state use the "
+     "same prefix"},
+    {"timeout", CT_DURATION, CONF_OFF(redis_timeout_us), 0, "5s", 1000, INT64_C(3600000000),
+     NULL, "connect and reply time-out; also how long Redis may be gone before "
+     "on_unavailable: memory switches"},
+    {"batch", CT_INT, CONF_OFF(redis_batch), 0, "512", 1, 65536, NULL,
+     "state operations per pipelined batch at most (one script call per rule and group)"},
+    {"max_in_flight", CT_INT, CONF_OFF(redis_max_inflight), 0, "20000", 16, 10000000, NULL,
+     "operations sent and not answered before inputs pause (backpressure)"},
+    {"ttl_margin", CT_DURATION, CONF_OFF(redis_ttl_margin_us), 0, "10m", 1000000,
+     INT64_C(31536000000000), NULL,
+     "keys live this long (wall clock) beyond their window and suppression: covers consumer "
+     "lag and replays after a crash"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -931,7 +965,25 @@ conf_load_doc(struct conf *conf, const struct ynode *root, struct errlist *errs)
     r |= conf_apply(conf_top_keys, root, conf, "the config", top_sections, file, errs);
     r |= conf_apply(conf_limit_keys, ynode_get(root, "limits"), conf, "limits", NULL, file, errs);
     r |= conf_apply(conf_time_keys, ynode_get(root, "time"), conf, "time", NULL, file, errs);
-    r |= conf_apply(conf_state_keys, ynode_get(root, "state"), conf, "state", NULL, file, errs);
+    {
+        static const char *const state_skip[] = {"redis", NULL};
+        const struct ynode *sn = ynode_get(root, "state");
+        const struct ynode *rn = sn != NULL && sn->type == YNODE_MAP ? ynode_get(sn, "redis")
+                                                                     : NULL;
+        r |= conf_apply(conf_state_keys, sn, conf, "state", state_skip, file, errs);
+        r |= conf_apply(conf_state_redis_keys, rn, conf, "state.redis", NULL, file, errs);
+        conf->state_redis_line = rn != NULL ? rn->line : sn != NULL ? sn->line : 0;
+        if (conf->redis_password_file != NULL) {
+            char *abs = conf_resolve(conf, conf->redis_password_file);
+            free(conf->redis_password_file);
+            conf->redis_password_file = abs;
+        }
+        if (conf->redis_username != NULL && conf->redis_password_file == NULL) {
+            const struct ynode *u = ynode_get(rn, "username");
+            errlist_add(errs, file, u->line, u->col, "state.redis.username needs password_file");
+            r = -1;
+        }
+    }
     r |= conf_apply(conf_log_keys, ynode_get(root, "log"), conf, "log", NULL, file, errs);
     r |= conf_apply(conf_metrics_keys, ynode_get(root, "metrics"), conf, "metrics", NULL, file,
                     errs);
@@ -1149,6 +1201,10 @@ conf_free(struct conf *conf)
     free(conf->host_name);
     free(conf->state_dir);
     free(conf->state_dump_path);
+    free(conf->redis_url);
+    free(conf->redis_password_file);
+    free(conf->redis_username);
+    free(conf->redis_prefix);
     free(conf->metrics_listen);
     free(conf->run_user);
     free(conf->run_group);
@@ -1197,6 +1253,7 @@ conf_print_reference(FILE *out)
     conf_print_table(out, "limits", conf_limit_keys);
     conf_print_table(out, "time", conf_time_keys);
     conf_print_table(out, "state", conf_state_keys);
+    conf_print_table(out, "state.redis (docs/STATE.md)", conf_state_redis_keys);
     conf_print_table(out, "log", conf_log_keys);
     conf_print_table(out, "metrics", conf_metrics_keys);
     conf_print_table(out, "audit", conf_audit_keys);

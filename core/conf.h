@@ -20,6 +20,10 @@ enum conf_input_type { INPUT_KAFKA, INPUT_FILE, INPUT_STDIN };
 
 enum conf_late_policy { LATE_DROP, LATE_DEAD_LETTER, LATE_PROCESS };
 
+/* state.backend and state.on_unavailable (docs/STATE.md). */
+enum conf_state_backend { STATE_BACKEND_MEMORY, STATE_BACKEND_REDIS };
+enum conf_state_unavailable { STATE_UNAVAILABLE_PAUSE, STATE_UNAVAILABLE_MEMORY };
+
 struct conf_input {
     enum conf_input_type type;
     enum decode_format format;
@@ -142,6 +146,17 @@ struct conf {
     char *state_dump_path;
     int64_t max_groups_per_rule;
     int64_t max_groups_total;
+    int state_backend;              /* enum conf_state_backend */
+    int state_on_unavailable;       /* enum conf_state_unavailable */
+    int state_redis_line;           /* where state.redis is (for --check-config), or 0 */
+    char *redis_url;                /* state.redis: */
+    char *redis_password_file;      /* resolved against the config's directory */
+    char *redis_username;
+    char *redis_prefix;
+    int64_t redis_timeout_us;
+    int64_t redis_batch;
+    int64_t redis_max_inflight;
+    int64_t redis_ttl_margin_us;
 
     /* log: */
     int log_level;

@@ -1,0 +1,6 @@
+/*
+ * out_cef compiled into the format fuzz target (fuzz-format.c), with its entry point
+ * renamed so that all the shipped plugins link into one instrumented binary.
+ */
+#define kz_plugin_entry fuzz_plugin_entry_cef
+#include "../../plugins/out_cef/cef.c"

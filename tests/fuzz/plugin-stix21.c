@@ -1,0 +1,6 @@
+/*
+ * out_stix21 compiled into the format fuzz target (fuzz-format.c), with its entry point
+ * renamed so that all the shipped plugins link into one instrumented binary.
+ */
+#define kz_plugin_entry fuzz_plugin_entry_stix21
+#include "../../plugins/out_stix21/stix21.c"

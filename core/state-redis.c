@@ -1501,12 +1501,19 @@ sr_advance(struct state_store *base, int64_t clock_us)
     }
 }
 
+/* Operations in flight, plus one while a timer round runs or waits to run. */
 static uint64_t
 sr_inflight(struct state_store *base)
 {
     struct sr_store *st = (struct sr_store *)base;
 
-    return st->mem != NULL ? 0 : st->inflight;
+    if (st->mem != NULL) {
+        return 0;
+    }
+    return st->inflight + (st->round_active || st->round_wanted ||
+                                   uv_is_active((uv_handle_t *)&st->round_timer)
+                               ? 1
+                               : 0);
 }
 
 static void

@@ -15,7 +15,9 @@
 -- KEYS[1] the group ({prefix:NN}:g:RULETAG:groupkey), KEYS[2] the shard's timer ZSET.
 -- ARGV[1] op: W window_add, D distinct_add, S sequence_advance, A absence_touch,
 --             F fire due timers (KEYS[1] = timer ZSET; ARGV[2] upto, ARGV[3] limit),
---             C clock (KEYS[1] = clock hash; ARGV[2] idle ms, then field, value pairs),
+--             C clock (KEYS[1] = clock hash; ARGV[2] idle ms, then field, value pairs: sets
+--               them, returns the minimum watermark over the fields set within the idle time
+--               (server time), or the maximum when all are older),
 --             V version.
 -- ARGV[2] the slot's spec: kind,agg,at_close,T,S,has_lo,lo_strict,lo,has_hi,hi_strict,hi,
 --         has_neq,neq,nsteps,maxe,margin_ms (times in microseconds).
@@ -38,7 +40,7 @@
 local NONE = false
 local MAXEV = 10
 local MAXSRC = 8
-local MAXDEC = 4
+local MAXDEC = 8
 
 local function parse_spec(s)
     local f = {}
@@ -480,6 +482,17 @@ end
 
 -- --- storage ---
 
+-- Server time in ms (decisions are kept for the TTL margin of wall time: a replay after a
+-- crash comes within that, however far event time moved meanwhile).
+local now_ms = nil
+local function server_ms()
+    if not now_ms then
+        local t = redis.call('TIME')
+        now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    end
+    return now_ms
+end
+
 local function load(key)
     local raw = redis.call('GET', key)
     if raw then
@@ -520,18 +533,22 @@ if op == 'C' then
         redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1] .. ' ' .. ms)
     end
     local all = redis.call('HGETALL', KEYS[1])
-    local lo = false
+    local lo, hi = false, false
     for i = 1, #all, 2 do
         local wm, at = string.match(all[i + 1], '^(%S+) (%S+)$')
         wm, at = tonumber(wm), tonumber(at)
         if wm and at then
             if ms - at <= idle then
                 if lo == false or wm < lo then lo = wm end
-            elseif ms - at > idle * 10 then
+            end
+            if hi == false or wm > hi then hi = wm end
+            if ms - at > idle * 10 then
                 redis.call('HDEL', KEYS[1], all[i])
             end
         end
     end
+    -- every source idle: the highest watermark (as one process's clock does)
+    if lo == false then lo = hi end
     if lo == false then return { false, ms } end
     return { fmt(lo), ms }
 end
@@ -612,7 +629,7 @@ for i = 1, nev do
                 for _, d in ipairs(G.dec) do
                     if d[1] == name and d[2] == part and d[3] == pos and d[4] == t and
                        d[5] == ref then
-                        for j = 6, #d do
+                        for j = 7, #d do
                             local c = {}
                             for m = 1, #d[j] do c[m] = d[j][m] end
                             c[2] = i
@@ -652,17 +669,12 @@ for i = 1, nev do
         if positioned then
             G.mt[mk], G.mp[mk] = t, pos
             if #made > 0 then
-                local d = { G.sn[si], G.sp[si], pos, t, ref }
+                local d = { G.sn[si], G.sp[si], pos, t, ref, server_ms() }
                 for _, m in ipairs(made) do d[#d + 1] = m end
                 local list = G.dec or {}
-                -- keep the last MAXDEC decisions, and none older than the window
-                local keep = {}
-                for _, o in ipairs(list) do
-                    if o[4] + S.T > t then keep[#keep + 1] = o end
-                end
-                while #keep >= MAXDEC do table.remove(keep, 1) end
-                keep[#keep + 1] = d
-                G.dec = keep
+                while #list >= MAXDEC do table.remove(list, 1) end
+                list[#list + 1] = d
+                G.dec = list
             end
         end
         if t > lt then lt = t end
@@ -670,9 +682,10 @@ for i = 1, nev do
     flags[i] = flag
 end
 if G.dec then
+    -- decisions older than the margin (wall clock) cannot be replayed any more
     local keep = {}
     for _, o in ipairs(G.dec) do
-        if o[4] + S.T > lt then keep[#keep + 1] = o end
+        if o[6] + S.margin > server_ms() then keep[#keep + 1] = o end
     end
     if #keep == 0 then G.dec = nil else G.dec = keep end
 end

@@ -1168,6 +1168,13 @@ corr_engine_release(struct corr_engine *eng)
     }
 }
 
+/* The engine's state store (corr.h). */
+struct state_store *
+corr_engine_store(struct corr_engine *eng)
+{
+    return eng->st;
+}
+
 /* Tell the store how far this process applied a source (corr.h). */
 void
 corr_engine_publish(struct corr_engine *eng, const char *source, int32_t partition,

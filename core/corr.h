@@ -150,6 +150,8 @@ uint64_t corr_engine_inflight(const struct corr_engine *eng);
  * in order, without moving the clock, so that their records can be completed and committed.
  */
 void corr_engine_release(struct corr_engine *eng);
+/* The engine's state store (owned by the engine). */
+struct state_store *corr_engine_store(struct corr_engine *eng);
 /* This process applied source (topic, partition) up to watermark_us (see state_publish()). */
 void corr_engine_publish(struct corr_engine *eng, const char *source, int32_t partition,
                          int64_t watermark_us);

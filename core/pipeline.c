@@ -1,6 +1,12 @@
 /*
  * The event path: decode, late check, detection, correlation, outputs; and the event-time
  * clock built from per-source watermarks.
+ *
+ * Completion (with an ack callback): the correlation engine "retains" a match it copies
+ * (reorder buffer, or operations in flight to an asynchronous state store) and reports it
+ * finished later. A record with retained matches is pending; a small hash table keyed by
+ * (input, partition, position) counts its unfinished matches, and the ack callback names the
+ * record when the count reaches zero.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,13 +16,17 @@
 #include "alert.h"
 #include "log.h"
 #include "pipeline.h"
+#include "state.h"
 #include "timeutil.h"
 #include "xmalloc.h"
+
+#define PIPELINE_PUBLISH_US INT64_C(50000) /* source watermarks to the store at most this often */
 
 /* Event-time progress of one source: an input, or one partition of a Kafka input. */
 struct source_clock {
     uint32_t input;
     int32_t partition;
+    char *name;          /* the source's name (topic or path), for a shared store's clock */
     int64_t max_time;    /* highest event time seen, INT64_MIN before the first */
     int64_t last_wall;   /* wall clock of the last event, for idleness */
     int done;
@@ -43,6 +53,25 @@ struct pipeline {
     int late;            /* the event being processed is behind the clock */
     int64_t batch_wall;  /* wall clock of the current batch, 0 outside a batch */
     char reason[512];
+
+    /* completion of records whose correlation is held (pipeline_set_ack_cb) */
+    pipeline_ack_cb ack_cb;
+    pipeline_ready_cb ready_cb;
+    void *ack_arg;
+    struct pipeline_pend *pend;  /* open addressing; count 0 = free */
+    size_t pend_cap;
+    size_t npend;
+    const struct event_source *cur; /* the record being processed */
+    uint64_t cur_done;              /* its matches finished during processing */
+    int64_t published_wall;
+};
+
+/* Unfinished matches of one pending record. */
+struct pipeline_pend {
+    uint32_t input;
+    int32_t partition;
+    int64_t pos;
+    uint32_t count;
 };
 
 static void
@@ -66,6 +95,12 @@ pipeline_corr_alert_cb(void *arg, struct alert *a)
 struct pipeline *
 pipeline_new(const struct conf *conf, struct deadletter *dl)
 {
+    return pipeline_new_with_state(conf, dl, NULL);
+}
+
+struct pipeline *
+pipeline_new_with_state(const struct conf *conf, struct deadletter *dl, struct state_store *st)
+{
     struct pipeline *p = xcalloc(1, sizeof(*p));
     struct corr_opts copts = {0};
 
@@ -78,7 +113,7 @@ pipeline_new(const struct conf *conf, struct deadletter *dl)
     copts.max_groups_per_rule = (uint64_t)conf->max_groups_per_rule;
     copts.max_groups_total = (uint64_t)conf->max_groups_total;
     copts.process_late = conf->late_policy == LATE_PROCESS;
-    p->corr = corr_engine_new(&copts, pipeline_corr_alert_cb, p);
+    p->corr = corr_engine_new_with_store(&copts, st, pipeline_corr_alert_cb, p);
     return p;
 }
 
@@ -90,7 +125,11 @@ pipeline_free(struct pipeline *p)
     }
     corr_engine_free(p->corr);
     event_free(&p->ev);
+    for (size_t i = 0; i < p->nsources; i++) {
+        free(p->sources[i].name);
+    }
     free(p->sources);
+    free(p->pend);
     free(p->inputs);
     free(p->rules);
     free(p);
@@ -145,6 +184,31 @@ pipeline_source(struct pipeline *p, uint32_t input, int32_t partition)
     return s;
 }
 
+/*
+ * Tell a shared state store how far this process applied each of its active sources (every
+ * source gets the clock: events up to it have been handed to the store). Throttled.
+ */
+static void
+pipeline_publish(struct pipeline *p, int64_t wall, int all)
+{
+    if (p->ack_cb == NULL || p->clock == INT64_MIN ||
+        (!all && wall - p->published_wall < PIPELINE_PUBLISH_US)) {
+        return;
+    }
+    p->published_wall = wall;
+    for (size_t i = 0; i < p->nsources; i++) {
+        const struct source_clock *s = &p->sources[i];
+        if (s->name == NULL || s->max_time == INT64_MIN) {
+            continue;
+        }
+        if (!all && (s->done || (p->conf->idle_source_us > 0 &&
+                                 wall - s->last_wall > p->conf->idle_source_us))) {
+            continue; /* not holding the clock back here: not there either */
+        }
+        corr_engine_publish(p->corr, s->name, s->partition, p->clock);
+    }
+}
+
 /* Recompute the clock from the sources; advance correlation if it moved forward. */
 static void
 pipeline_update_clock(struct pipeline *p, int64_t wall)
@@ -178,8 +242,166 @@ pipeline_update_clock(struct pipeline *p, int64_t wall)
     lo -= lateness;
     if (lo > p->clock) {
         p->clock = lo;
+        pipeline_publish(p, wall, 0); /* before: a timer round the advance starts sends it */
         corr_engine_advance(p->corr, p->clock);
+        return;
     }
+    pipeline_publish(p, wall, 0);
+}
+
+/* --- completion of pending records --- */
+
+static uint64_t
+pipeline_pend_hash(uint32_t input, int32_t partition, int64_t pos)
+{
+    uint64_t h = ((uint64_t)input << 32 | (uint32_t)partition) * UINT64_C(0x9e3779b97f4a7c15);
+
+    h ^= (uint64_t)pos * UINT64_C(0xc2b2ae3d27d4eb4f);
+    return h ^ (h >> 29);
+}
+
+static int64_t
+pipeline_src_pos(const struct event_source *src)
+{
+    return src->partition >= 0 ? src->offset : (int64_t)src->line;
+}
+
+static struct pipeline_pend *
+pipeline_pend_find(struct pipeline *p, const struct event_source *src, int create)
+{
+    int64_t pos = pipeline_src_pos(src);
+    size_t i;
+
+    if (create && (p->npend + 1) * 2 > p->pend_cap) {
+        size_t cap = p->pend_cap ? p->pend_cap * 2 : 1024;
+        struct pipeline_pend *t = xcalloc(cap, sizeof(*t));
+        for (size_t j = 0; j < p->pend_cap; j++) {
+            struct pipeline_pend *e = &p->pend[j];
+            size_t k;
+            if (e->count == 0) {
+                continue;
+            }
+            k = pipeline_pend_hash(e->input, e->partition, e->pos) & (cap - 1);
+            while (t[k].count != 0) {
+                k = (k + 1) & (cap - 1);
+            }
+            t[k] = *e;
+        }
+        free(p->pend);
+        p->pend = t;
+        p->pend_cap = cap;
+    }
+    if (p->pend_cap == 0) {
+        return NULL;
+    }
+    for (i = pipeline_pend_hash(src->input, src->partition, pos) & (p->pend_cap - 1);
+         p->pend[i].count != 0; i = (i + 1) & (p->pend_cap - 1)) {
+        struct pipeline_pend *e = &p->pend[i];
+        if (e->input == src->input && e->partition == src->partition && e->pos == pos) {
+            return e;
+        }
+    }
+    if (!create) {
+        return NULL;
+    }
+    p->pend[i].input = src->input;
+    p->pend[i].partition = src->partition;
+    p->pend[i].pos = pos;
+    p->npend++;
+    return &p->pend[i];
+}
+
+/* Remove entry e, shifting later entries of its probe run back (no tombstones). */
+static void
+pipeline_pend_del(struct pipeline *p, struct pipeline_pend *e)
+{
+    size_t mask = p->pend_cap - 1, i = (size_t)(e - p->pend), j = i;
+
+    for (;;) {
+        size_t k;
+        j = (j + 1) & mask;
+        if (p->pend[j].count == 0) {
+            break;
+        }
+        k = pipeline_pend_hash(p->pend[j].input, p->pend[j].partition, p->pend[j].pos) & mask;
+        if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) {
+            continue;
+        }
+        p->pend[i] = p->pend[j];
+        i = j;
+    }
+    memset(&p->pend[i], 0, sizeof(p->pend[i]));
+    p->npend--;
+}
+
+static int
+pipeline_same_src(const struct event_source *a, const struct event_source *b)
+{
+    return a->input == b->input && a->partition == b->partition &&
+           pipeline_src_pos(a) == pipeline_src_pos(b);
+}
+
+/* The engine finished one retained match of the record at src. */
+static void
+pipeline_corr_done_cb(void *arg, const struct event_source *src)
+{
+    struct pipeline *p = arg;
+    struct pipeline_pend *e;
+    struct event_source copy;
+
+    if (p->cur != NULL && pipeline_same_src(p->cur, src)) {
+        p->cur_done++; /* finished while its record is still being processed */
+        return;
+    }
+    e = pipeline_pend_find(p, src, 0);
+    if (e == NULL) {
+        return;
+    }
+    if (--e->count > 0) {
+        return;
+    }
+    copy = *src;
+    pipeline_pend_del(p, e);
+    p->ack_cb(p->ack_arg, &copy);
+}
+
+static void
+pipeline_corr_ready_cb(void *arg)
+{
+    struct pipeline *p = arg;
+
+    if (p->ready_cb != NULL && pipeline_ready(p)) {
+        p->ready_cb(p->ack_arg);
+    }
+}
+
+void
+pipeline_set_ack_cb(struct pipeline *p, pipeline_ack_cb ack, pipeline_ready_cb ready, void *arg)
+{
+    p->ack_cb = ack;
+    p->ready_cb = ready;
+    p->ack_arg = arg;
+    corr_engine_set_done_cb(p->corr, ack != NULL ? pipeline_corr_done_cb : NULL,
+                            pipeline_corr_ready_cb, p);
+}
+
+uint64_t
+pipeline_pending(const struct pipeline *p)
+{
+    return p->npend;
+}
+
+void
+pipeline_release(struct pipeline *p)
+{
+    corr_engine_release(p->corr);
+}
+
+int
+pipeline_busy(struct pipeline *p)
+{
+    return corr_engine_inflight(p->corr) > 0 ||
+           state_inflight(corr_engine_store(p->corr)) > 0;
 }
 
 /* The counters of input `input`, grown on first use. */
@@ -258,6 +480,7 @@ pipeline_process(struct pipeline *p, const struct event_source *src, enum decode
     struct source_clock *sc;
     int64_t wall = p->batch_wall ? p->batch_wall : time_now_us();
     struct pipeline_input_stats *is = pipeline_input(p, src->input);
+    uint64_t retained = 0;
 
     p->stats.records++;
     p->stats.bytes += len;
@@ -298,6 +521,9 @@ pipeline_process(struct pipeline *p, const struct event_source *src, enum decode
         }
         sc = pipeline_source(p, src->input, src->partition);
         sc->last_wall = wall;
+        if (sc->name == NULL && src->name != NULL && p->ack_cb != NULL) {
+            sc->name = xstrdup(src->name);
+        }
         if (ev->time_us > sc->max_time) {
             sc->max_time = ev->time_us;
         }
@@ -306,6 +532,11 @@ pipeline_process(struct pipeline *p, const struct event_source *src, enum decode
         }
     }
 
+    if (p->ack_cb != NULL) {
+        retained = corr_engine_retained(p->corr);
+        p->cur = src;
+        p->cur_done = 0;
+    }
     if (p->rs != NULL) {
         ruleset_match(p->rs, ev, pipeline_match_cb, p);
     }
@@ -317,6 +548,15 @@ pipeline_process(struct pipeline *p, const struct event_source *src, enum decode
     }
     if (!ev->time_from_arrival) {
         pipeline_update_clock(p, wall);
+    }
+    if (p->ack_cb != NULL) {
+        uint64_t held = corr_engine_retained(p->corr) - retained - p->cur_done;
+        p->cur = NULL;
+        if (held > 0) {
+            struct pipeline_pend *e = pipeline_pend_find(p, src, 1);
+            e->count += (uint32_t)held;
+            return PIPELINE_PENDING;
+        }
     }
     return 0;
 }
@@ -344,7 +584,8 @@ pipeline_add_source(struct pipeline *p, uint32_t input)
 int
 pipeline_ready(const struct pipeline *p)
 {
-    return p->outputs == NULL || output_set_writable(p->outputs);
+    return (p->outputs == NULL || output_set_writable(p->outputs)) &&
+           corr_engine_ready(p->corr);
 }
 
 void
@@ -363,6 +604,7 @@ pipeline_finish(struct pipeline *p)
 {
     if (p->max_seen != INT64_MIN && p->max_seen > p->clock) {
         p->clock = p->max_seen;
+        pipeline_publish(p, time_now_us(), 1);
         corr_engine_advance(p->corr, p->clock);
     }
     pipeline_flush(p);

@@ -61,6 +61,12 @@ struct pipeline_rule_stats {
 struct pipeline;
 
 struct pipeline *pipeline_new(const struct conf *conf, struct deadletter *dl);
+/*
+ * Like pipeline_new() with the correlation state in st (taken over; NULL: in memory). With
+ * an asynchronous store (Redis) register pipeline_set_ack_cb() too.
+ */
+struct pipeline *pipeline_new_with_state(const struct conf *conf, struct deadletter *dl,
+                                         struct state_store *st);
 void pipeline_free(struct pipeline *p);
 /* Swap in a new rule set / output set / conf between two events (borrowed). */
 void pipeline_set_ruleset(struct pipeline *p, struct ruleset *rs);
@@ -69,16 +75,49 @@ void pipeline_set_conf(struct pipeline *p, const struct conf *conf);
 /* The correlation engine the pipeline feeds (owned by the pipeline). */
 struct corr_engine *pipeline_corr(struct pipeline *p);
 
+/* pipeline_process() returns this when the record completes later (see pipeline_set_ack_cb). */
+#define PIPELINE_PENDING 1
+
 /*
  * Process one raw record (a line without its newline). src is copied as needed; data need
- * not be NUL-terminated. Returns 0: the record is complete and may be acknowledged.
+ * not be NUL-terminated. Returns 0: the record is complete and may be acknowledged; or, only
+ * when an ack callback is registered, PIPELINE_PENDING: some of its correlation work waits
+ * (in the reorder buffer, or for the state store's answer), and ack_cb will name src once
+ * it is complete.
  */
 int pipeline_process(struct pipeline *p, const struct event_source *src,
                      enum decode_format fmt, const char *data, size_t len);
+
+/* A record that returned PIPELINE_PENDING is complete (src: its source position). */
+typedef void (*pipeline_ack_cb)(void *arg, const struct event_source *src);
+/* pipeline_ready() turned true again because the state store drained. */
+typedef void (*pipeline_ready_cb)(void *arg);
+/*
+ * Track completion of records whose correlation is held (asynchronous state store, reorder
+ * buffer): pipeline_process() may then return PIPELINE_PENDING, and ack(arg, src) follows
+ * for each such record once its state writes are acknowledged and its alerts handed to the
+ * outputs. ready(arg) when the store takes work again after pipeline_ready() said 0.
+ * Without this call every record is complete when pipeline_process() returns.
+ */
+void pipeline_set_ack_cb(struct pipeline *p, pipeline_ack_cb ack, pipeline_ready_cb ready,
+                         void *arg);
+/* Records returned PIPELINE_PENDING and not acknowledged yet. */
+uint64_t pipeline_pending(const struct pipeline *p);
+/*
+ * Stopping: hand every match waiting in the reorder buffer to the state store now (without
+ * moving the clock), so their records can complete. Asynchronous stores only.
+ */
+void pipeline_release(struct pipeline *p);
+/*
+ * 1 while correlation work is in flight to the state store (operations, timer rounds). At
+ * shutdown the daemon waits for 0 after pipeline_finish(), before the outputs stop.
+ */
+int pipeline_busy(struct pipeline *p);
 /*
  * 1 when the pipeline can take a record now; 0 while an output cannot accept alerts (a
- * partner's spool is full): inputs pause (Kafka: the record is offered again later) and
- * resume when the output set calls its writable callback.
+ * partner's spool is full) or the state store is saturated or unreachable: inputs pause
+ * (Kafka: the record is offered again later) and resume when the output set calls its
+ * writable callback, or the pipeline its ready callback (pipeline_set_ack_cb).
  */
 int pipeline_ready(const struct pipeline *p);
 /*

@@ -37,6 +37,7 @@
 #include "reveal.h"
 #include "rule.h"
 #include "sdnotify.h"
+#include "state-redis.h"
 #include "test-rules.h"
 #include "timeutil.h"
 #include "xmalloc.h"
@@ -79,7 +80,13 @@ struct daemon {
     int started;
     const char *dump_at_exit; /* --dump-state FILE */
     int exit_code;
+    struct state_store *state; /* the Redis store (owned by the pipeline), or NULL */
+    uv_timer_t drain;          /* shutdown: waits for state operations in flight */
+    uint64_t drain_started;
 };
+
+/* Shutdown waits at most this long for the state store's answers (then exits anyway). */
+#define DAEMON_DRAIN_MAX_MS 30000
 
 static void
 usage(FILE *out)
@@ -167,6 +174,15 @@ daemon_log_stats(struct daemon *d, const char *why)
                " regex_limit_hits=%" PRIu64,
                why, st.records, st.decoded, st.dead_lettered, st.late, st.no_time,
                st.rule_matches, st.alerts, rst.match_limit_hits);
+    if (d->state != NULL) {
+        struct state_redis_stats rs;
+        state_redis_get_stats(d->state, &rs);
+        log_notice("%s: state store redis: calls=%" PRIu64 " operations=%" PRIu64
+                   " replays=%" PRIu64 " failed=%" PRIu64 " resent=%" PRIu64 " outages=%" PRIu64
+                   " timer_rounds=%" PRIu64 " connected=%d fallback=%d",
+                   why, rs.calls, rs.events, rs.replays, rs.failed, rs.resent, rs.outages,
+                   rs.timer_rounds, rs.connected, rs.fallback);
+    }
 }
 
 static void daemon_shutdown(struct daemon *d);
@@ -241,8 +257,24 @@ daemon_kafka_record_cb(void *arg, const struct event_source *src, const char *da
     if (!pipeline_ready(di->d->pipe)) {
         return KAFKA_RECORD_AGAIN; /* offered again after daemon_writable_cb */
     }
-    pipeline_process(di->d->pipe, src, ci->format, data, len);
+    if (pipeline_process(di->d->pipe, src, ci->format, data, len) == PIPELINE_PENDING) {
+        return KAFKA_RECORD_PENDING; /* daemon_ack_cb completes it */
+    }
     return KAFKA_RECORD_DONE;
+}
+
+/*
+ * A record that returned PIPELINE_PENDING is complete: its state writes were acknowledged
+ * by the store and its alerts handed to the outputs. Kafka may store its offset now.
+ */
+static void
+daemon_ack_cb(void *arg, const struct event_source *src)
+{
+    struct daemon *d = arg;
+
+    if (src->input < d->ninputs && d->inputs[src->input].kafka != NULL) {
+        kafka_input_ack(d->inputs[src->input].kafka, src);
+    }
 }
 
 static void
@@ -300,6 +332,37 @@ daemon_outputs_stopped_cb(void *arg)
     uv_close((uv_handle_t *)&d->resume, daemon_close_cb);
 }
 
+/* The state store has answered everything (or the wait ran out): stop the outputs. */
+static void
+daemon_shutdown_outputs(struct daemon *d)
+{
+    daemon_log_stats(d, "totals");
+    if (d->dump_at_exit != NULL) {
+        daemon_dump_state(d, d->dump_at_exit);
+    }
+    /* Partners drain their spools for a bounded time; the handles close after. */
+    output_set_stop(d->outputs, daemon_outputs_stopped_cb, d);
+}
+
+/* Shutdown: poll until the state store answered every operation in flight. */
+static void
+daemon_drain_cb(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+
+    if (pipeline_busy(d->pipe) && uv_now(d->loop) - d->drain_started < DAEMON_DRAIN_MAX_MS) {
+        return;
+    }
+    if (pipeline_busy(d->pipe)) {
+        log_err("state store: %" PRIu64 " record(s) still waiting for Redis after %d s; "
+                "exiting without them (Kafka offers them again)",
+                pipeline_pending(d->pipe), DAEMON_DRAIN_MAX_MS / 1000);
+    }
+    uv_timer_stop(t);
+    uv_close((uv_handle_t *)t, daemon_close_cb);
+    daemon_shutdown_outputs(d);
+}
+
 /* Everything has stopped reading: flush, close the loop's handles, and let it end. */
 static void
 daemon_shutdown(struct daemon *d)
@@ -308,12 +371,15 @@ daemon_shutdown(struct daemon *d)
         log_info("all inputs finished");
     }
     pipeline_finish(d->pipe);
-    daemon_log_stats(d, "totals");
-    if (d->dump_at_exit != NULL) {
-        daemon_dump_state(d, d->dump_at_exit);
+    if (pipeline_busy(d->pipe)) {
+        /* Alerts of the last events wait for the state store's answers. */
+        uv_timer_init(d->loop, &d->drain);
+        d->drain.data = d;
+        d->drain_started = uv_now(d->loop);
+        uv_timer_start(&d->drain, daemon_drain_cb, 5, 5);
+        return;
     }
-    /* Partners drain their spools for a bounded time; the handles close after. */
-    output_set_stop(d->outputs, daemon_outputs_stopped_cb, d);
+    daemon_shutdown_outputs(d);
 }
 
 static void
@@ -335,6 +401,11 @@ daemon_stop(struct daemon *d, const char *why)
         } else if (di->kafka != NULL) {
             kafka_input_stop(di->kafka, daemon_kafka_stopped_cb, di);
         }
+    }
+    if (d->state != NULL) {
+        /* Matches waiting for the clock go to Redis now, so that their records complete
+         * and their offsets are committed before the inputs stop. */
+        pipeline_release(d->pipe);
     }
 }
 
@@ -457,6 +528,14 @@ daemon_ready_cb(void *arg, struct buf *reason)
         buf_puts(reason, "starting");
         return 0;
     }
+    if (d->state != NULL) {
+        struct state_redis_stats rs;
+        state_redis_get_stats(d->state, &rs);
+        if (!rs.connected && !rs.fallback) {
+            buf_puts(reason, "state store: Redis unreachable (inputs paused)");
+            return 0;
+        }
+    }
     for (size_t i = 0; i < d->ninputs; i++) {
         struct kafka_input_stats st;
         if (d->inputs[i].kafka == NULL) {
@@ -556,6 +635,11 @@ daemon_start_inputs(struct daemon *d)
             kc.nprops = ci->nprops;
             kc.input_index = (uint32_t)i;
             kc.commit_interval_ms = ci->commit_interval_ms;
+            if (d->state != NULL) {
+                /* Records wait for Redis and for the clock (reorder buffer): the real bounds
+                 * are state.redis.max_in_flight and the reorder buffer's bytes. */
+                kc.max_pending = 2000000;
+            }
             if (kafka_input_new(d->loop, &kc, daemon_kafka_record_cb, di, &di->kafka, err,
                                 sizeof(err)) != 0) {
                 log_err("input %zu (%s): %s", i, ci->name, err);
@@ -630,7 +714,10 @@ daemon_free(struct daemon *d)
     observe_free(d->observe);
     free(d->kafka);
     free(d->inputs);
-    pipeline_free(d->pipe);
+    pipeline_free(d->pipe); /* and the state store, whose handles close on the loop: */
+    if (d->loop != NULL && d->state != NULL) {
+        uv_run(d->loop, UV_RUN_DEFAULT);
+    }
     output_set_free(d->outputs);
     ruleset_free(d->rs);
     deadletter_close(d->dl);
@@ -639,6 +726,57 @@ daemon_free(struct daemon *d)
         conf_free(d->conf);
     }
     conf_free(d->boot_conf);
+}
+
+/* The Redis settings of conf (password read from its file into *password; caller frees). */
+static int
+daemon_redis_conf(const struct conf *conf, struct state_redis_conf *rc, char **password,
+                  char *err, size_t errlen)
+{
+    memset(rc, 0, sizeof(*rc));
+    *password = NULL;
+    if (conf->redis_password_file != NULL &&
+        state_redis_read_password(conf->redis_password_file, password, err, errlen) != 0) {
+        return -1;
+    }
+    rc->url = conf->redis_url;
+    rc->username = conf->redis_username;
+    rc->password = *password;
+    rc->prefix = conf->redis_prefix;
+    rc->timeout_us = conf->redis_timeout_us;
+    rc->batch = (uint32_t)conf->redis_batch;
+    rc->max_inflight = (uint32_t)conf->redis_max_inflight;
+    rc->ttl_margin_us = conf->redis_ttl_margin_us;
+    rc->fallback_memory = conf->state_on_unavailable == STATE_UNAVAILABLE_MEMORY;
+    rc->idle_source_us = conf->idle_source_us;
+    rc->limits.max_groups_per_slot = (uint64_t)conf->max_groups_per_rule;
+    rc->limits.max_groups_total = (uint64_t)conf->max_groups_total;
+    return 0;
+}
+
+/* The Redis state store of the config (it connects on the loop). */
+static int
+daemon_state_new(struct daemon *d, struct state_store **out)
+{
+    struct state_redis_conf rc;
+    char *password = NULL, err[512];
+    int r = -1;
+
+    if (daemon_redis_conf(d->conf, &rc, &password, err, sizeof(err)) != 0 ||
+        state_redis_new(d->loop, &rc, out, err, sizeof(err)) != 0) {
+        log_err("state.redis: %s", err);
+        goto out;
+    }
+    log_info("correlation state in Redis at %s (prefix %s, on_unavailable: %s)",
+             d->conf->redis_url, d->conf->redis_prefix,
+             rc.fallback_memory ? "memory" : "pause");
+    r = 0;
+out:
+    if (password != NULL) {
+        memset(password, 0, strlen(password));
+        free(password);
+    }
+    return r;
 }
 
 /* Load everything the daemon needs; with check_only, report every problem and stop. */
@@ -669,6 +807,20 @@ daemon_load(struct daemon *d, int check_only)
     dir = daemon_plugin_dir(d->conf);
     d->plugins = plugin_registry_new(dir);
     output_set_new(d->conf, d->plugins, d->loop, check_only, NULL, &d->outputs, &errs);
+    if (check_only && d->conf->state_backend == STATE_BACKEND_REDIS) {
+        /* A short blocking probe: unreachable, wrong password, ACL refusals. */
+        struct state_redis_conf rc;
+        char *password = NULL, err[768];
+        if (daemon_redis_conf(d->conf, &rc, &password, err, sizeof(err)) != 0 ||
+            state_redis_check(&rc, err, sizeof(err)) != 0) {
+            errlist_add(&errs, d->conf->file, d->conf->state_redis_line, 1, "state.redis: %s",
+                        err);
+        }
+        if (password != NULL) {
+            memset(password, 0, strlen(password));
+            free(password);
+        }
+    }
     if (check_only) {
         daemon_print_errors(&errs);
         if (errs.n == 0) {
@@ -707,7 +859,15 @@ daemon_run(struct daemon *d)
         log_err("dead_letter: %s", err);
         return 1;
     }
-    d->pipe = pipeline_new(d->conf, d->dl);
+    if (d->conf->state_backend == STATE_BACKEND_REDIS) {
+        if (daemon_state_new(d, &d->state) != 0) {
+            return 1;
+        }
+        d->pipe = pipeline_new_with_state(d->conf, d->dl, d->state);
+        pipeline_set_ack_cb(d->pipe, daemon_ack_cb, daemon_writable_cb, d);
+    } else {
+        d->pipe = pipeline_new(d->conf, d->dl);
+    }
     pipeline_set_ruleset(d->pipe, d->rs);
     pipeline_set_outputs(d->pipe, d->outputs);
     output_set_set_writable_cb(d->outputs, daemon_writable_cb, d);

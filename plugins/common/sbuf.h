@@ -72,6 +72,13 @@ sbuf_failed(const struct sbuf *b)
     return b->oom;
 }
 
+/* Mark b failed, as a failed append would: for content built from a buffer that failed. */
+static inline void
+sbuf_set_failed(struct sbuf *b)
+{
+    b->oom = 1;
+}
+
 /* Make room for n more bytes and the NUL; 0, or -1 (and oom set). */
 static inline int
 sbuf_reserve(struct sbuf *b, size_t n)

@@ -30,6 +30,7 @@
 #include "../common/alertutil.h"
 #include "../common/attack.h"
 #include "../common/netaddr.h"
+#include "../common/plugin-base.h"
 #include "../common/sbuf.h"
 #include "../common/timefmt.h"
 
@@ -105,13 +106,10 @@ static const char *const cef_skip[] = {"event.original", "@timestamp", "event.se
                                        "event.code"};
 
 struct cef_state {
-    const struct kz_host *host;
-    const struct kz_instance *inst;
-    const struct cef_config *cfg;
-    struct sbuf out;
-    struct sbuf keys;   /* the keys written in this line, NUL-separated */
-    struct sbuf tags;   /* scratch: cs3 */
-    struct sbuf attack; /* scratch: cs6 */
+    struct plugin_base base; /* first: the state is also a struct plugin_base */
+    struct sbuf keys;        /* the keys written in this line, NUL-separated */
+    struct sbuf tags;        /* scratch: cs3 */
+    struct sbuf attack;      /* scratch: cs6 */
     size_t key_off[CEF_MAX_KEYS];
     size_t nkeys;
 };
@@ -194,14 +192,14 @@ cef_pair(struct cef_state *s, const char *key, size_t kn, const char *v, size_t 
     /* A blank before every pair but the first (which follows the header's last '|'; a
      * value may end in '|' too, so the last byte cannot tell). */
     if (s->nkeys > 0) {
-        sbuf_putc(&s->out, ' ');
+        sbuf_putc(&s->base.out, ' ');
     }
     s->key_off[s->nkeys++] = s->keys.len;
     sbuf_append(&s->keys, key, kn);
     sbuf_putc(&s->keys, '\0');
-    sbuf_append(&s->out, key, kn);
-    sbuf_putc(&s->out, '=');
-    cef_value(&s->out, v, vn);
+    sbuf_append(&s->base.out, key, kn);
+    sbuf_putc(&s->base.out, '=');
+    cef_value(&s->base.out, v, vn);
     return 1;
 }
 
@@ -285,7 +283,8 @@ cef_typed_ok(const char *key, const char *v, size_t n)
 static void
 cef_fields(struct cef_state *s, const struct kz_alert *a)
 {
-    const struct kz_host *h = s->host;
+    const struct cef_config *cfg = s->base.cfg;
+    const struct kz_host *h = s->base.host;
     size_t n = h->alert_nfields(a, KZ_FIELDS_EVENT);
     unsigned char mapped[sizeof(cef_ecs) / sizeof(cef_ecs[0])];
 
@@ -315,7 +314,7 @@ cef_fields(struct cef_state *s, const struct kz_alert *a)
             cef_pair(s, key, kn, f.value, f.value_len);
         }
     }
-    if (!s->cfg->custom) {
+    if (!cfg->custom) {
         return;
     }
     /* Everything else, under its ECS name (CEF has one value a key: the first wins). */
@@ -351,26 +350,29 @@ cef_severity(int level)
     return level >= 0 && level <= 4 ? sev[level] : 0;
 }
 
-static void
-cef_write(struct cef_state *s, const struct kz_alert *a)
+/* The CEF line of one alert, into base->out (plugin_base_write_cb). */
+static int
+cef_write(struct plugin_base *base, const struct kz_alert *a)
 {
-    const struct kz_host *h = s->host;
+    struct cef_state *s = (struct cef_state *)base;
+    const struct cef_config *cfg = base->cfg;
+    const struct kz_host *h = base->host;
     const char *corr = h->alert_str(a, KZ_ALERT_CORR_TYPE);
     size_t ntags = h->alert_ntags(a);
     double value;
 
-    sbuf_puts(&s->out, "CEF:0|");
-    cef_header_field(&s->out, s->cfg->device_vendor);
-    sbuf_putc(&s->out, '|');
-    cef_header_field(&s->out, s->cfg->device_product);
-    sbuf_putc(&s->out, '|');
-    cef_header_field(&s->out,
-                     s->cfg->device_version != NULL ? s->cfg->device_version : CEF_DEVICE_VERSION);
-    sbuf_putc(&s->out, '|');
-    cef_header_field(&s->out, h->alert_str(a, KZ_ALERT_RULE_ID));
-    sbuf_putc(&s->out, '|');
-    cef_header_field(&s->out, h->alert_str(a, KZ_ALERT_RULE_TITLE));
-    sbuf_printf(&s->out, "|%d|", cef_severity(h->alert_severity(a)));
+    sbuf_puts(&base->out, "CEF:0|");
+    cef_header_field(&base->out, cfg->device_vendor);
+    sbuf_putc(&base->out, '|');
+    cef_header_field(&base->out, cfg->device_product);
+    sbuf_putc(&base->out, '|');
+    cef_header_field(&base->out,
+                     cfg->device_version != NULL ? cfg->device_version : CEF_DEVICE_VERSION);
+    sbuf_putc(&base->out, '|');
+    cef_header_field(&base->out, h->alert_str(a, KZ_ALERT_RULE_ID));
+    sbuf_putc(&base->out, '|');
+    cef_header_field(&base->out, h->alert_str(a, KZ_ALERT_RULE_TITLE));
+    sbuf_printf(&base->out, "|%d|", cef_severity(h->alert_severity(a)));
 
     s->nkeys = 0;
     sbuf_reset(&s->keys);
@@ -420,46 +422,24 @@ cef_write(struct cef_state *s, const struct kz_alert *a)
     cef_custom_string(s, 5, "tlp", alertutil_tlp(h, a), strlen(alertutil_tlp(h, a)));
     cef_custom_string(s, 6, "mitreAttack", s->attack.data, s->attack.len);
     cef_fields(s, a);
-    sbuf_putc(&s->out, '\n');
+    sbuf_putc(&base->out, '\n');
+    /* The line was built from these lists: when one is incomplete, so is the line. */
+    if (sbuf_failed(&s->keys) || sbuf_failed(&s->tags) || sbuf_failed(&s->attack)) {
+        sbuf_set_failed(&base->out);
+    }
+    return KZ_OK;
 }
 
 static int
 cef_init(const struct kz_host *host, const struct kz_instance *inst, void *config, void **state)
 {
-    struct cef_state *s;
-
-    if (host->abi_major != KZ_ABI_MAJOR ||
-        host->struct_size < offsetof(struct kz_host, buf_len) + sizeof(host->buf_len)) {
-        return KZ_ERR;
-    }
-    s = calloc(1, sizeof(*s));
-    if (s == NULL) {
-        host->log(inst, KZ_LOG_ERR, "calloc(%zu) failed", sizeof(*s));
-        return KZ_ERR;
-    }
-    s->host = host;
-    s->inst = inst;
-    s->cfg = config;
-    *state = s;
-    return KZ_OK;
+    return plugin_base_init(host, inst, config, sizeof(struct cef_state), state);
 }
 
 static int
 cef_emit(void *state, const struct kz_alert *alert, struct kz_buf *buf)
 {
-    struct cef_state *s = state;
-
-    sbuf_reset(&s->out);
-    sbuf_reset(&s->keys);
-    cef_write(s, alert);
-    if (sbuf_failed(&s->out) || sbuf_failed(&s->keys) || sbuf_failed(&s->tags) ||
-        sbuf_failed(&s->attack)) {
-        s->host->log(s->inst, KZ_LOG_ERR, "out of memory formatting alert %s",
-                     alertutil_str(s->host, alert, KZ_ALERT_ID));
-        return KZ_ERR;
-    }
-    s->host->buf_append(buf, s->out.data, s->out.len);
-    return KZ_OK;
+    return plugin_base_emit(state, alert, buf, cef_write);
 }
 
 static void
@@ -467,14 +447,12 @@ cef_close(void *state)
 {
     struct cef_state *s = state;
 
-    if (s == NULL) {
-        return;
+    if (s != NULL) {
+        sbuf_free(&s->keys);
+        sbuf_free(&s->tags);
+        sbuf_free(&s->attack);
     }
-    sbuf_free(&s->out);
-    sbuf_free(&s->keys);
-    sbuf_free(&s->tags);
-    sbuf_free(&s->attack);
-    free(s);
+    plugin_base_close(state);
 }
 
 static const struct kz_plugin cef_plugin = {

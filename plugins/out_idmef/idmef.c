@@ -27,6 +27,7 @@
 #include "../common/alertutil.h"
 #include "../common/attack.h"
 #include "../common/netaddr.h"
+#include "../common/plugin-base.h"
 #include "../common/sbuf.h"
 #include "../common/timefmt.h"
 #include "../common/uuid5.h"
@@ -56,14 +57,6 @@ static const struct kz_option idmef_options[] = {
     {"rule_url", KZ_OPT_STRING, "urn:kizuna:rule:", 0, 0, offsetof(struct idmef_config, rule_url),
      "prefix of the url of the rule Reference; the rule id is appended"},
     {NULL, 0, NULL, 0, 0, 0, NULL},
-};
-
-struct idmef_state {
-    const struct kz_host *host;
-    const struct kz_instance *inst;
-    const struct idmef_config *cfg;
-    struct sbuf out;
-    struct sbuf tmp;
 };
 
 static void
@@ -113,7 +106,7 @@ idmef_address(struct sbuf *b, enum netaddr_family fam, const char *canon)
 
 /* <Service><port>N</port><protocol>tcp</protocol></Service> when there is a port. */
 static void
-idmef_service(struct idmef_state *s, const struct kz_alert *a, const char *port_field)
+idmef_service(struct plugin_base *s, const struct kz_alert *a, const char *port_field)
 {
     size_t n, tn = 0;
     const char *v = alertutil_get(s->host, a, port_field, &n);
@@ -132,7 +125,7 @@ idmef_service(struct idmef_state *s, const struct kz_alert *a, const char *port_
 
 /* One Source per attacker address; the matched event's own address gets its details. */
 static void
-idmef_sources(struct idmef_state *s, const struct kz_alert *a)
+idmef_sources(struct plugin_base *s, const struct kz_alert *a)
 {
     const struct kz_host *h = s->host;
     struct netaddr_set ips, mine;
@@ -179,7 +172,7 @@ idmef_sources(struct idmef_state *s, const struct kz_alert *a)
 }
 
 static void
-idmef_target(struct idmef_state *s, const struct kz_alert *a)
+idmef_target(struct plugin_base *s, const struct kz_alert *a)
 {
     const struct kz_host *h = s->host;
     struct alertutil_values users;
@@ -257,8 +250,9 @@ idmef_reference(struct sbuf *b, const char *origin, const char *meaning, const c
 }
 
 static void
-idmef_classification(struct idmef_state *s, const struct kz_alert *a)
+idmef_classification(struct plugin_base *s, const struct kz_alert *a)
 {
+    const struct idmef_config *cfg = s->cfg;
     const struct kz_host *h = s->host;
     const char *rule = alertutil_str(h, a, KZ_ALERT_RULE_ID);
     size_t n = h->alert_ntags(a);
@@ -267,7 +261,7 @@ idmef_classification(struct idmef_state *s, const struct kz_alert *a)
     idmef_cattr(&s->out, "text", alertutil_str(h, a, KZ_ALERT_RULE_TITLE));
     sbuf_puts(&s->out, ">");
     idmef_reference(&s->out, "user-specific", "kizuna rule", rule,
-                    s->cfg->rule_url != NULL ? s->cfg->rule_url : "", rule);
+                    cfg->rule_url != NULL ? cfg->rule_url : "", rule);
     for (size_t i = 0; i < n; i++) {
         struct attack_ref r;
         char url[96];
@@ -291,7 +285,7 @@ idmef_severity(int sev)
 
 /* The identity of one evidence event: its event.id, else uuid5 over its fields. */
 static void
-idmef_evidence_ident(struct idmef_state *s, const struct kz_alert *a, size_t ev,
+idmef_evidence_ident(struct plugin_base *s, const struct kz_alert *a, size_t ev,
                      char out[UUID5_TEXT_LEN + 1], const char **id, size_t *id_n)
 {
     const struct kz_host *h = s->host;
@@ -318,7 +312,7 @@ idmef_evidence_ident(struct idmef_state *s, const struct kz_alert *a, size_t ev,
 }
 
 static void
-idmef_correlation(struct idmef_state *s, const struct kz_alert *a, const char *analyzer)
+idmef_correlation(struct plugin_base *s, const struct kz_alert *a, const char *analyzer)
 {
     const struct kz_host *h = s->host;
     size_t nev = h->alert_nevidence(a);
@@ -368,7 +362,7 @@ idmef_cdata(struct sbuf *b, const char *type, const char *meaning, const char *v
 }
 
 static void
-idmef_additional(struct idmef_state *s, const struct kz_alert *a)
+idmef_additional(struct plugin_base *s, const struct kz_alert *a)
 {
     const struct kz_host *h = s->host;
     const char *corr = h->alert_str(a, KZ_ALERT_CORR_TYPE);
@@ -408,9 +402,11 @@ idmef_additional(struct idmef_state *s, const struct kz_alert *a)
     }
 }
 
-static void
-idmef_write(struct idmef_state *s, const struct kz_alert *a)
+/* The IDMEF-Message of one alert, into s->out (plugin_base_write_cb). */
+static int
+idmef_write(struct plugin_base *s, const struct kz_alert *a)
 {
+    const struct idmef_config *cfg = s->cfg;
     const struct kz_host *h = s->host;
     const char *analyzer = h->alert_str(a, KZ_ALERT_HOST);
     const char *kind = h->alert_str(a, KZ_ALERT_KIND);
@@ -424,7 +420,7 @@ idmef_write(struct idmef_state *s, const struct kz_alert *a)
     idmef_cattr(&s->out, "messageid", alertutil_str(h, a, KZ_ALERT_ID));
     sbuf_puts(&s->out, "><Analyzer");
     idmef_cattr(&s->out, "analyzerid", analyzer);
-    idmef_cattr(&s->out, "name", s->cfg->analyzer_name != NULL ? s->cfg->analyzer_name : "kizunad");
+    idmef_cattr(&s->out, "name", cfg->analyzer_name != NULL ? cfg->analyzer_name : "kizunad");
     sbuf_puts(&s->out,
               " manufacturer=\"kizuna\" model=\"kizunad\" version=\"" IDMEF_ANALYZER_VERSION
               "\" class=\"Correlation\"/>");
@@ -440,57 +436,19 @@ idmef_write(struct idmef_state *s, const struct kz_alert *a)
     }
     idmef_additional(s, a);
     sbuf_puts(&s->out, "</Alert></IDMEF-Message>\n");
+    return KZ_OK;
 }
 
 static int
 idmef_init(const struct kz_host *host, const struct kz_instance *inst, void *config, void **state)
 {
-    struct idmef_state *s;
-
-    if (host->abi_major != KZ_ABI_MAJOR ||
-        host->struct_size < offsetof(struct kz_host, buf_len) + sizeof(host->buf_len)) {
-        return KZ_ERR;
-    }
-    s = calloc(1, sizeof(*s));
-    if (s == NULL) {
-        host->log(inst, KZ_LOG_ERR, "calloc(%zu) failed", sizeof(*s));
-        return KZ_ERR;
-    }
-    s->host = host;
-    s->inst = inst;
-    s->cfg = config;
-    *state = s;
-    return KZ_OK;
+    return plugin_base_init(host, inst, config, sizeof(struct plugin_base), state);
 }
 
 static int
 idmef_emit(void *state, const struct kz_alert *alert, struct kz_buf *buf)
 {
-    struct idmef_state *s = state;
-
-    sbuf_reset(&s->out);
-    sbuf_reset(&s->tmp);
-    idmef_write(s, alert);
-    if (sbuf_failed(&s->out) || sbuf_failed(&s->tmp)) {
-        s->host->log(s->inst, KZ_LOG_ERR, "out of memory formatting alert %s",
-                     alertutil_str(s->host, alert, KZ_ALERT_ID));
-        return KZ_ERR;
-    }
-    s->host->buf_append(buf, s->out.data, s->out.len);
-    return KZ_OK;
-}
-
-static void
-idmef_close(void *state)
-{
-    struct idmef_state *s = state;
-
-    if (s == NULL) {
-        return;
-    }
-    sbuf_free(&s->out);
-    sbuf_free(&s->tmp);
-    free(s);
+    return plugin_base_emit(state, alert, buf, idmef_write);
 }
 
 static const struct kz_plugin idmef_plugin = {
@@ -506,7 +464,7 @@ static const struct kz_plugin idmef_plugin = {
     .open = NULL,
     .emit = idmef_emit,
     .flush = NULL,
-    .close = idmef_close,
+    .close = plugin_base_close,
 };
 
 /* The plugin's one exported symbol. */

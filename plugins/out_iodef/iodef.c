@@ -27,6 +27,7 @@
 #include "../common/alertutil.h"
 #include "../common/attack.h"
 #include "../common/netaddr.h"
+#include "../common/plugin-base.h"
 #include "../common/sbuf.h"
 #include "../common/timefmt.h"
 
@@ -46,13 +47,6 @@ static const struct kz_option iodef_options[] = {
     {"lang", KZ_OPT_STRING, "en", 0, 0, offsetof(struct iodef_config, lang),
      "xml:lang of the document (a language tag)"},
     {NULL, 0, NULL, 0, 0, 0, NULL},
-};
-
-struct iodef_state {
-    const struct kz_host *host;
-    const struct kz_instance *inst;
-    const struct iodef_config *cfg;
-    struct sbuf out;
 };
 
 static void
@@ -116,7 +110,7 @@ iodef_ip_protocol(const char *v, size_t n)
 
 /* <Service ip-protocol="6"><Port>22</Port></Service> when the field holds a port. */
 static void
-iodef_service(struct iodef_state *s, const struct kz_alert *a, const char *field)
+iodef_service(struct plugin_base *s, const struct kz_alert *a, const char *field)
 {
     size_t n, tn = 0;
     const char *v = alertutil_get(s->host, a, field, &n);
@@ -142,7 +136,7 @@ iodef_address(struct sbuf *b, enum netaddr_family fam, const char *canon)
 }
 
 static void
-iodef_sources(struct iodef_state *s, const struct kz_alert *a)
+iodef_sources(struct plugin_base *s, const struct kz_alert *a)
 {
     const struct kz_host *h = s->host;
     struct netaddr_set ips, mine;
@@ -185,7 +179,7 @@ iodef_sources(struct iodef_state *s, const struct kz_alert *a)
 }
 
 static void
-iodef_target(struct iodef_state *s, const struct kz_alert *a)
+iodef_target(struct plugin_base *s, const struct kz_alert *a)
 {
     const struct kz_host *h = s->host;
     struct alertutil_values users;
@@ -225,7 +219,7 @@ iodef_target(struct iodef_state *s, const struct kz_alert *a)
 
 /* Record of the raw contributing events (evidence, else the matched event). */
 static void
-iodef_record(struct iodef_state *s, const struct kz_alert *a)
+iodef_record(struct plugin_base *s, const struct kz_alert *a)
 {
     const struct kz_host *h = s->host;
     size_t nev = h->alert_nevidence(a);
@@ -279,14 +273,16 @@ iodef_severity(int sev)
     return sev >= 0 && sev <= 4 ? names[sev] : "low";
 }
 
-static void
-iodef_write(struct iodef_state *s, const struct kz_alert *a)
+/* The IODEF-Document of one alert, into s->out (plugin_base_write_cb). */
+static int
+iodef_write(struct plugin_base *s, const struct kz_alert *a)
 {
+    const struct iodef_config *cfg = s->cfg;
     const struct kz_host *h = s->host;
     const char *host = h->alert_str(a, KZ_ALERT_HOST);
     const char *title = alertutil_str(h, a, KZ_ALERT_RULE_TITLE);
     const char *corr = h->alert_str(a, KZ_ALERT_CORR_TYPE);
-    const char *contact = s->cfg->contact_name;
+    const char *contact = cfg->contact_name;
     size_t ntags = h->alert_ntags(a);
     int method = 0;
     char num[64];
@@ -301,7 +297,7 @@ iodef_write(struct iodef_state *s, const struct kz_alert *a)
     }
     sbuf_puts(&s->out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><IODEF-Document "
                        "version=\"2.00\" xml:lang=\"");
-    sbuf_xml_cstr(&s->out, s->cfg->lang != NULL ? s->cfg->lang : "en");
+    sbuf_xml_cstr(&s->out, cfg->lang != NULL ? cfg->lang : "en");
     sbuf_puts(&s->out, "\" xmlns=\"urn:ietf:params:xml:ns:iodef-2.0\">"
                        "<Incident purpose=\"reporting\" status=\"new\"");
     iodef_restriction(&s->out, alertutil_tlp(h, a));
@@ -351,9 +347,9 @@ iodef_write(struct iodef_state *s, const struct kz_alert *a)
 
     sbuf_puts(&s->out, "<Contact role=\"creator\" type=\"organization\">");
     iodef_celem(&s->out, "ContactName", contact);
-    if (s->cfg->contact_email != NULL && s->cfg->contact_email[0] != '\0') {
+    if (cfg->contact_email != NULL && cfg->contact_email[0] != '\0') {
         sbuf_puts(&s->out, "<Email>");
-        iodef_celem(&s->out, "EmailTo", s->cfg->contact_email);
+        iodef_celem(&s->out, "EmailTo", cfg->contact_email);
         sbuf_puts(&s->out, "</Email>");
     }
     sbuf_puts(&s->out, "</Contact>");
@@ -390,6 +386,7 @@ iodef_write(struct iodef_state *s, const struct kz_alert *a)
         iodef_cdata(&s->out, "string", "rule.tag", h->alert_tag(a, i));
     }
     sbuf_puts(&s->out, "</Incident></IODEF-Document>\n");
+    return KZ_OK;
 }
 
 /* 1 when s is a language tag xs:language accepts: [a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*. */
@@ -422,10 +419,8 @@ static int
 iodef_init(const struct kz_host *host, const struct kz_instance *inst, void *config, void **state)
 {
     const struct iodef_config *cfg = config;
-    struct iodef_state *s;
 
-    if (host->abi_major != KZ_ABI_MAJOR ||
-        host->struct_size < offsetof(struct kz_host, buf_len) + sizeof(host->buf_len)) {
+    if (!plugin_base_host_ok(host)) {
         return KZ_ERR;
     }
     if (cfg->lang != NULL && !iodef_lang_ok(cfg->lang)) {
@@ -433,44 +428,13 @@ iodef_init(const struct kz_host *host, const struct kz_instance *inst, void *con
                   cfg->lang);
         return KZ_ERR;
     }
-    s = calloc(1, sizeof(*s));
-    if (s == NULL) {
-        host->log(inst, KZ_LOG_ERR, "calloc(%zu) failed", sizeof(*s));
-        return KZ_ERR;
-    }
-    s->host = host;
-    s->inst = inst;
-    s->cfg = config;
-    *state = s;
-    return KZ_OK;
+    return plugin_base_init(host, inst, config, sizeof(struct plugin_base), state);
 }
 
 static int
 iodef_emit(void *state, const struct kz_alert *alert, struct kz_buf *buf)
 {
-    struct iodef_state *s = state;
-
-    sbuf_reset(&s->out);
-    iodef_write(s, alert);
-    if (sbuf_failed(&s->out)) {
-        s->host->log(s->inst, KZ_LOG_ERR, "out of memory formatting alert %s",
-                     alertutil_str(s->host, alert, KZ_ALERT_ID));
-        return KZ_ERR;
-    }
-    s->host->buf_append(buf, s->out.data, s->out.len);
-    return KZ_OK;
-}
-
-static void
-iodef_close(void *state)
-{
-    struct iodef_state *s = state;
-
-    if (s == NULL) {
-        return;
-    }
-    sbuf_free(&s->out);
-    free(s);
+    return plugin_base_emit(state, alert, buf, iodef_write);
 }
 
 static const struct kz_plugin iodef_plugin = {
@@ -486,7 +450,7 @@ static const struct kz_plugin iodef_plugin = {
     .open = NULL,
     .emit = iodef_emit,
     .flush = NULL,
-    .close = iodef_close,
+    .close = plugin_base_close,
 };
 
 /* The plugin's one exported symbol. */

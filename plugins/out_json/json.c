@@ -8,7 +8,7 @@
  * with keys in byte order at every level. Several values of one name become an array. See
  * README.md for the exact shape and the rules for name clashes.
  *
- * Includes only <kizuna/plugin.h> and libc, as every plugin should.
+ * Includes only <kizuna/plugin.h> and libc (through header-only helpers in plugins/common).
  */
 #include <float.h>
 #include <inttypes.h>
@@ -19,6 +19,8 @@
 #include <string.h>
 
 #include <kizuna/plugin.h>
+
+#include "../common/plugin-base.h"
 
 #define JSON_VERSION "1.0.0"
 /* Deepest nesting made from a dotted name; deeper segments stay joined in the last key. */
@@ -69,12 +71,10 @@ struct json_vec {
 };
 
 struct json_state {
-    const struct kz_host *host;
-    const struct kz_instance *inst;
-    const struct json_config *cfg;
-    struct json_vec top; /* reused for every alert */
-    struct json_vec sub; /* group fields and evidence events */
-    char **owned;        /* names made while resolving clashes, freed after each alert */
+    struct plugin_base base; /* first; json writes straight to the host's buffer, not base.out */
+    struct json_vec top;     /* reused for every alert */
+    struct json_vec sub;     /* group fields and evidence events */
+    char **owned;            /* names made while resolving clashes, freed after each alert */
     size_t nowned;
     size_t owned_cap;
 };
@@ -283,6 +283,8 @@ json_is_parent(const char *p, size_t pl, const char *q, size_t ql)
 static int
 json_reserved_name(const struct json_state *s, const char *name, size_t len)
 {
+    const struct json_config *cfg = s->base.cfg;
+
     for (size_t i = 0; i < sizeof(json_reserved) / sizeof(json_reserved[0]); i++) {
         const char *r = json_reserved[i];
         size_t rl = strlen(r);
@@ -292,7 +294,7 @@ json_reserved_name(const struct json_state *s, const char *name, size_t len)
             return 1;
         }
     }
-    if (s->cfg->dataset != NULL) {
+    if (cfg->dataset != NULL) {
         const char *r = "event.dataset";
         size_t rl = strlen(r);
         if ((rl == len && memcmp(r, name, len) == 0) || json_is_parent(r, rl, name, len) ||
@@ -481,7 +483,8 @@ json_write_members(struct json_state *s, struct json_writer *w, const struct kz_
 static size_t
 json_cut(const struct json_state *s, const char *val, size_t len)
 {
-    size_t max = (size_t)s->cfg->max_value_bytes;
+    const struct json_config *cfg = s->base.cfg;
+    size_t max = (size_t)cfg->max_value_bytes;
     size_t cut = max;
 
     if (max == 0 || len <= max) {
@@ -497,7 +500,7 @@ json_cut(const struct json_state *s, const char *val, size_t len)
 static int
 json_collect_sub(struct json_state *s, const struct kz_alert *a, int evidence, size_t ev)
 {
-    const struct kz_host *h = s->host;
+    const struct kz_host *h = s->base.host;
     size_t n = evidence ? h->evidence_nfields(a, ev) : h->alert_nfields(a, KZ_FIELDS_GROUP);
 
     s->sub.n = 0;
@@ -523,7 +526,7 @@ static void
 json_write_value(struct json_state *s, struct json_writer *w, const struct kz_alert *a,
                  const struct json_ent *e)
 {
-    const struct kz_host *h = s->host;
+    const struct kz_host *h = s->base.host;
     size_t n;
 
     switch (e->kind) {
@@ -591,7 +594,8 @@ json_format_double(double d, char *out, size_t outlen)
 static int
 json_collect(struct json_state *s, const struct kz_alert *a)
 {
-    const struct kz_host *h = s->host;
+    const struct json_config *cfg = s->base.cfg;
+    const struct kz_host *h = s->base.host;
     const char *group_key = h->alert_str(a, KZ_ALERT_GROUP_KEY);
     const char *corr = h->alert_str(a, KZ_ALERT_CORR_TYPE);
     char num[40];
@@ -604,7 +608,7 @@ json_collect(struct json_state *s, const struct kz_alert *a)
     r |= json_push_kind(&s->top, "@timestamp", JV_TIME, h->alert_time(a, KZ_TIME_ALERT), NULL);
     r |= json_push_str(&s->top, "event.kind", "alert");
     r |= json_push_kind(&s->top, "event.severity", JV_RAW, 0, num);
-    r |= json_push_str(&s->top, "event.dataset", s->cfg->dataset);
+    r |= json_push_str(&s->top, "event.dataset", cfg->dataset);
     r |= json_push_str(&s->top, "rule.id", h->alert_str(a, KZ_ALERT_RULE_ID));
     r |= json_push_str(&s->top, "rule.name", h->alert_str(a, KZ_ALERT_RULE_TITLE));
     r |= json_push_str(&s->top, "rule.hash", h->alert_str(a, KZ_ALERT_RULE_HASH));
@@ -661,24 +665,13 @@ json_collect(struct json_state *s, const struct kz_alert *a)
 static int
 json_init(const struct kz_host *host, const struct kz_instance *inst, void *config, void **state)
 {
-    struct json_state *s;
+    const struct json_config *cfg = config;
 
-    if (host->abi_major != KZ_ABI_MAJOR ||
-        host->struct_size < offsetof(struct kz_host, buf_len) + sizeof(host->buf_len)) {
+    if (plugin_base_init(host, inst, config, sizeof(struct json_state), state) != KZ_OK) {
         return KZ_ERR;
     }
-    s = calloc(1, sizeof(*s));
-    if (s == NULL) {
-        host->log(inst, KZ_LOG_ERR, "calloc(%zu) failed", sizeof(*s));
-        return KZ_ERR;
-    }
-    s->host = host;
-    s->inst = inst;
-    s->cfg = config;
     host->log(inst, KZ_LOG_DEBUG, "ready (pretty=%d, max_value_bytes=%" PRId64 ", dataset=%s)",
-              s->cfg->pretty, s->cfg->max_value_bytes,
-              s->cfg->dataset ? s->cfg->dataset : "(event's)");
-    *state = s;
+              cfg->pretty, cfg->max_value_bytes, cfg->dataset ? cfg->dataset : "(event's)");
     return KZ_OK;
 }
 
@@ -686,22 +679,23 @@ static int
 json_emit(void *state, const struct kz_alert *alert, struct kz_buf *buf)
 {
     struct json_state *s = state;
+    const struct json_config *cfg = s->base.cfg;
+    const struct kz_host *h = s->base.host;
     struct json_writer w = {
-        .h = s->host, .b = buf, .pretty = s->cfg->pretty, .first = 1, .after_key = 1,
+        .h = h, .b = buf, .pretty = cfg->pretty, .first = 1, .after_key = 1,
     };
     int r;
 
     r = json_collect(s, alert);
     if (r != KZ_OK) {
-        s->host->log(s->inst, KZ_LOG_ERR, "out of memory formatting alert %s",
-                     s->host->alert_str(alert, KZ_ALERT_ID) ? s->host->alert_str(alert, KZ_ALERT_ID)
-                                                            : "-");
+        h->log(s->base.inst, KZ_LOG_ERR, "out of memory formatting alert %s",
+               h->alert_str(alert, KZ_ALERT_ID) ? h->alert_str(alert, KZ_ALERT_ID) : "-");
         goto out;
     }
     jw_begin(&w, '{');
     json_write_members(s, &w, alert, &s->top);
     jw_end(&w, '}');
-    s->host->buf_append(buf, "\n", 1);
+    h->buf_append(buf, "\n", 1);
 out:
     json_free_owned(s);
     return r;
@@ -712,14 +706,13 @@ json_close(void *state)
 {
     struct json_state *s = state;
 
-    if (s == NULL) {
-        return;
+    if (s != NULL) {
+        json_free_owned(s);
+        free(s->owned);
+        free(s->top.v);
+        free(s->sub.v);
     }
-    json_free_owned(s);
-    free(s->owned);
-    free(s->top.v);
-    free(s->sub.v);
-    free(s);
+    plugin_base_close(state);
 }
 
 static const struct kz_plugin json_plugin = {

@@ -29,6 +29,7 @@
 #include "../common/attack.h"
 #include "../common/jsonw.h"
 #include "../common/netaddr.h"
+#include "../common/plugin-base.h"
 #include "../common/sbuf.h"
 #include "../common/timefmt.h"
 #include "../common/uuid5.h"
@@ -76,11 +77,7 @@ static const struct {
 #define MISP_ATTACK_COLOUR "#C8452B"
 
 struct misp_state {
-    const struct kz_host *host;
-    const struct kz_instance *inst;
-    const struct misp_config *cfg;
-    struct sbuf out;
-    struct sbuf tmp;
+    struct plugin_base base;     /* first: the state is also a struct plugin_base */
     int64_t ts;                  /* alert time, seconds */
     char first[TIMEFMT_MAX + 8]; /* ISO 8601 with +00:00 */
     char last[TIMEFMT_MAX + 8];
@@ -135,10 +132,10 @@ misp_attribute(struct misp_state *s, struct jsonw *w, const char *category, cons
     s->seen[s->nseen].vp = v;
     s->seen[s->nseen].vn = n;
     s->nseen++;
-    sbuf_reset(&s->tmp);
-    sbuf_printf(&s->tmp, "%s/%s/%s/", s->alert_id, type, comment);
-    sbuf_append(&s->tmp, v, n);
-    uuid5_make(misp_ns, s->tmp.data != NULL ? s->tmp.data : "", s->tmp.len, uuid);
+    sbuf_reset(&s->base.tmp);
+    sbuf_printf(&s->base.tmp, "%s/%s/%s/", s->alert_id, type, comment);
+    sbuf_append(&s->base.tmp, v, n);
+    uuid5_make(misp_ns, s->base.tmp.data != NULL ? s->base.tmp.data : "", s->base.tmp.len, uuid);
     snprintf(ts, sizeof(ts), "%" PRId64, s->ts);
 
     jsonw_obj(w);
@@ -167,7 +164,7 @@ misp_addresses(struct misp_state *s, struct jsonw *w, const struct kz_alert *a, 
 {
     struct netaddr_set *set = to_ids ? &s->src : &s->dst;
 
-    alertutil_addresses(s->host, a, field, set);
+    alertutil_addresses(s->base.host, a, field, set);
     for (size_t i = 0; i < set->n; i++) {
         misp_attribute(s, w, "Network activity", type, to_ids, field, set->addr[i],
                        strlen(set->addr[i]), 1);
@@ -180,7 +177,7 @@ misp_values(struct misp_state *s, struct jsonw *w, const struct kz_alert *a, con
 {
     struct alertutil_values vals;
 
-    alertutil_values(s->host, a, field, &vals);
+    alertutil_values(s->base.host, a, field, &vals);
     for (size_t i = 0; i < vals.n; i++) {
         if (hostname && !netaddr_is_hostname(vals.v[i].p, vals.v[i].n)) {
             continue;
@@ -193,7 +190,7 @@ static void
 misp_port(struct misp_state *s, struct jsonw *w, const struct kz_alert *a, const char *field)
 {
     size_t n;
-    const char *v = alertutil_get(s->host, a, field, &n);
+    const char *v = alertutil_get(s->base.host, a, field, &n);
 
     if (v != NULL && netaddr_port(v, n) >= 0) {
         misp_attribute(s, w, "Network activity", "port", 0, field, v, n, 0);
@@ -236,7 +233,7 @@ misp_tag(struct jsonw *w, const char *name, const char *colour)
 static void
 misp_tags(struct misp_state *s, struct jsonw *w, const struct kz_alert *a, size_t tlp)
 {
-    size_t n = s->host->alert_ntags(a);
+    size_t n = s->base.host->alert_ntags(a);
     char name[96];
 
     jsonw_key(w, "Tag");
@@ -246,7 +243,7 @@ misp_tags(struct misp_state *s, struct jsonw *w, const struct kz_alert *a, size_
         struct attack_ref r;
         int dup = 0;
 
-        if (!attack_parse_tag(s->host->alert_tag(a, i), &r)) {
+        if (!attack_parse_tag(s->base.host->alert_tag(a, i), &r)) {
             continue;
         }
         if (r.kind == ATTACK_TACTIC) {
@@ -258,7 +255,7 @@ misp_tags(struct misp_state *s, struct jsonw *w, const struct kz_alert *a, size_
         for (size_t k = 0; k < i; k++) {
             struct attack_ref q;
 
-            if (attack_parse_tag(s->host->alert_tag(a, k), &q) && q.kind == r.kind &&
+            if (attack_parse_tag(s->base.host->alert_tag(a, k), &q) && q.kind == r.kind &&
                 strcmp(attack_ref_id(&q), attack_ref_id(&r)) == 0) {
                 dup = 1;
             }
@@ -289,9 +286,10 @@ misp_threat_level(int severity)
 static void
 misp_write_event(struct misp_state *s, const struct kz_alert *a)
 {
-    const struct kz_host *h = s->host;
+    const struct misp_config *cfg = s->base.cfg;
+    const struct kz_host *h = s->base.host;
     const char *tlp = alertutil_tlp(h, a);
-    const char *org = s->cfg->org;
+    const char *org = cfg->org;
     char uuid[UUID5_TEXT_LEN + 1];
     char org_uuid[UUID5_TEXT_LEN + 1];
     char date[TIMEFMT_MAX];
@@ -307,7 +305,7 @@ misp_write_event(struct misp_state *s, const struct kz_alert *a)
             t = i;
         }
     }
-    dist = s->cfg->distribution >= 0 ? s->cfg->distribution : misp_tlp[t].distribution;
+    dist = cfg->distribution >= 0 ? cfg->distribution : misp_tlp[t].distribution;
     if (org == NULL || org[0] == '\0') {
         org = h->alert_str(a, KZ_ALERT_HOST);
     }
@@ -315,30 +313,30 @@ misp_write_event(struct misp_state *s, const struct kz_alert *a)
         org = "kizunad";
     }
     uuid5_make(misp_ns, s->alert_id, strlen(s->alert_id), uuid);
-    if (s->cfg->org_uuid != NULL && s->cfg->org_uuid[0] != '\0') {
-        snprintf(org_uuid, sizeof(org_uuid), "%s", s->cfg->org_uuid);
+    if (cfg->org_uuid != NULL && cfg->org_uuid[0] != '\0') {
+        snprintf(org_uuid, sizeof(org_uuid), "%s", cfg->org_uuid);
     } else {
-        sbuf_reset(&s->tmp);
-        sbuf_printf(&s->tmp, "org/%s", org);
-        uuid5_make(misp_ns, s->tmp.data, s->tmp.len, org_uuid);
+        sbuf_reset(&s->base.tmp);
+        sbuf_printf(&s->base.tmp, "org/%s", org);
+        uuid5_make(misp_ns, s->base.tmp.data, s->base.tmp.len, org_uuid);
     }
     timefmt_rfc3339(h->alert_time(a, KZ_TIME_FIRST), 0, date);
     date[10] = '\0';
 
-    jsonw_init(&w, &s->out);
+    jsonw_init(&w, &s->base.out);
     jsonw_obj(&w);
     jsonw_key(&w, "Event");
     jsonw_obj(&w);
     jsonw_kstr(&w, "uuid", uuid);
-    misp_info(&s->tmp, alertutil_str(h, a, KZ_ALERT_RULE_TITLE));
-    jsonw_kstrn(&w, "info", s->tmp.data, s->tmp.len);
+    misp_info(&s->base.tmp, alertutil_str(h, a, KZ_ALERT_RULE_TITLE));
+    jsonw_kstrn(&w, "info", s->base.tmp.data, s->base.tmp.len);
     jsonw_kstr(&w, "date", date);
     snprintf(num, sizeof(num), "%" PRId64, s->ts);
     jsonw_kstr(&w, "timestamp", num);
     jsonw_kstr(&w, "publish_timestamp", "0");
     jsonw_kbool(&w, "published", 0);
     jsonw_kstr(&w, "threat_level_id", misp_threat_level(h->alert_severity(a)));
-    snprintf(num, sizeof(num), "%" PRId64, s->cfg->analysis);
+    snprintf(num, sizeof(num), "%" PRId64, cfg->analysis);
     jsonw_kstr(&w, "analysis", num);
     snprintf(num, sizeof(num), "%" PRId64, dist);
     jsonw_kstr(&w, "distribution", num);
@@ -377,73 +375,48 @@ misp_write_event(struct misp_state *s, const struct kz_alert *a)
     misp_tags(s, &w, a, t);
     jsonw_obj_end(&w);
     jsonw_obj_end(&w);
-    sbuf_putc(&s->out, '\n');
+    sbuf_putc(&s->base.out, '\n');
 }
 
 static int
 misp_init(const struct kz_host *host, const struct kz_instance *inst, void *config, void **state)
 {
-    struct misp_state *s;
     const struct misp_config *cfg = config;
 
-    if (host->abi_major != KZ_ABI_MAJOR ||
-        host->struct_size < offsetof(struct kz_host, buf_len) + sizeof(host->buf_len)) {
+    if (!plugin_base_host_ok(host)) {
         return KZ_ERR;
     }
     if (cfg->org_uuid != NULL && strlen(cfg->org_uuid) != UUID5_TEXT_LEN) {
         host->log(inst, KZ_LOG_ERR, "org_uuid '%s' is not a UUID (36 characters)", cfg->org_uuid);
         return KZ_ERR;
     }
-    s = calloc(1, sizeof(*s));
-    if (s == NULL) {
-        host->log(inst, KZ_LOG_ERR, "calloc(%zu) failed", sizeof(*s));
+    return plugin_base_init(host, inst, config, sizeof(struct misp_state), state);
+}
+
+/* The MISP event of one alert, into base->out (plugin_base_write_cb); needs an alert id. */
+static int
+misp_write(struct plugin_base *base, const struct kz_alert *alert)
+{
+    struct misp_state *s = (struct misp_state *)base;
+    const struct kz_host *h = base->host;
+    int64_t sec, frac;
+
+    s->alert_id = plugin_base_alert_id(base, alert);
+    if (s->alert_id == NULL) {
         return KZ_ERR;
     }
-    s->host = host;
-    s->inst = inst;
-    s->cfg = cfg;
-    *state = s;
+    timefmt_split(h->alert_time(alert, KZ_TIME_ALERT), &sec, &frac);
+    s->ts = sec;
+    misp_iso(h->alert_time(alert, KZ_TIME_FIRST), s->first);
+    misp_iso(h->alert_time(alert, KZ_TIME_LAST), s->last);
+    misp_write_event(s, alert);
     return KZ_OK;
 }
 
 static int
 misp_emit(void *state, const struct kz_alert *alert, struct kz_buf *buf)
 {
-    struct misp_state *s = state;
-    const struct kz_host *h = s->host;
-    int64_t sec, frac;
-
-    s->alert_id = h->alert_str(alert, KZ_ALERT_ID);
-    if (s->alert_id == NULL || s->alert_id[0] == '\0') {
-        h->log(s->inst, KZ_LOG_ERR, "alert without an id: not formatted");
-        return KZ_ERR;
-    }
-    sbuf_reset(&s->out);
-    sbuf_reset(&s->tmp);
-    timefmt_split(h->alert_time(alert, KZ_TIME_ALERT), &sec, &frac);
-    s->ts = sec;
-    misp_iso(h->alert_time(alert, KZ_TIME_FIRST), s->first);
-    misp_iso(h->alert_time(alert, KZ_TIME_LAST), s->last);
-    misp_write_event(s, alert);
-    if (sbuf_failed(&s->out) || sbuf_failed(&s->tmp)) {
-        h->log(s->inst, KZ_LOG_ERR, "out of memory formatting alert %s", s->alert_id);
-        return KZ_ERR;
-    }
-    h->buf_append(buf, s->out.data, s->out.len);
-    return KZ_OK;
-}
-
-static void
-misp_close(void *state)
-{
-    struct misp_state *s = state;
-
-    if (s == NULL) {
-        return;
-    }
-    sbuf_free(&s->out);
-    sbuf_free(&s->tmp);
-    free(s);
+    return plugin_base_emit(state, alert, buf, misp_write);
 }
 
 static const struct kz_plugin misp_plugin = {
@@ -459,7 +432,7 @@ static const struct kz_plugin misp_plugin = {
     .open = NULL,
     .emit = misp_emit,
     .flush = NULL,
-    .close = misp_close,
+    .close = plugin_base_close,
 };
 
 /* The plugin's one exported symbol. */

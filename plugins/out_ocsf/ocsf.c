@@ -26,6 +26,7 @@
 #include "../common/attack.h"
 #include "../common/jsonw.h"
 #include "../common/netaddr.h"
+#include "../common/plugin-base.h"
 #include "../common/sbuf.h"
 #include "../common/timefmt.h"
 
@@ -65,10 +66,7 @@ struct ocsf_observable {
 };
 
 struct ocsf_state {
-    const struct kz_host *host;
-    const struct kz_instance *inst;
-    const struct ocsf_config *cfg;
-    struct sbuf out;
+    struct plugin_base base; /* first: the state is also a struct plugin_base */
     struct ocsf_observable obs[OCSF_MAX_OBSERVABLES];
     size_t nobs;
 };
@@ -78,9 +76,9 @@ static const char *
 ocsf_get(struct ocsf_state *s, const struct kz_alert *a, long ev, const char *name, size_t *n)
 {
     if (ev < 0) {
-        return s->host->alert_get(a, name, n);
+        return s->base.host->alert_get(a, name, n);
     }
-    return alertutil_evidence_get(s->host, a, (size_t)ev, name, n);
+    return alertutil_evidence_get(s->base.host, a, (size_t)ev, name, n);
 }
 
 static void
@@ -158,7 +156,7 @@ ocsf_endpoint(struct ocsf_state *s, struct jsonw *w, const struct kz_alert *a, l
 static void
 ocsf_evidence(struct ocsf_state *s, struct jsonw *w, const struct kz_alert *a, long ev, int *open)
 {
-    size_t mark = s->out.len;
+    size_t mark = s->base.out.len;
     struct jsonw save = *w;
     const char *user;
     size_t user_n = 0;
@@ -185,7 +183,7 @@ ocsf_evidence(struct ocsf_state *s, struct jsonw *w, const struct kz_alert *a, l
     }
     if (!any) {
         /* Nothing OCSF would accept as evidence: undo this element. */
-        sbuf_truncate(&s->out, mark);
+        sbuf_truncate(&s->base.out, mark);
         *w = save;
         return;
     }
@@ -196,7 +194,7 @@ ocsf_evidence(struct ocsf_state *s, struct jsonw *w, const struct kz_alert *a, l
 static void
 ocsf_attacks(struct ocsf_state *s, struct jsonw *w, const struct kz_alert *a)
 {
-    const struct kz_host *h = s->host;
+    const struct kz_host *h = s->base.host;
     size_t n = h->alert_ntags(a), ntech = 0, ntac = 0;
     const struct attack_tactic *tactics[16];
     struct attack_ref techs[16];
@@ -284,10 +282,13 @@ ocsf_attacks(struct ocsf_state *s, struct jsonw *w, const struct kz_alert *a)
 static const char *const ocsf_severity_names[] = {"Unknown", "Informational", "Low",
                                                   "Medium",  "High",          "Critical"};
 
-static void
-ocsf_write(struct ocsf_state *s, const struct kz_alert *a)
+/* The Detection Finding of one alert, into base->out (plugin_base_write_cb). */
+static int
+ocsf_write(struct plugin_base *base, const struct kz_alert *a)
 {
-    const struct kz_host *h = s->host;
+    struct ocsf_state *s = (struct ocsf_state *)base;
+    const struct ocsf_config *cfg = base->cfg;
+    const struct kz_host *h = base->host;
     const char *corr = h->alert_str(a, KZ_ALERT_CORR_TYPE);
     const char *group = alertutil_str(h, a, KZ_ALERT_GROUP_KEY);
     const char *title = alertutil_str(h, a, KZ_ALERT_RULE_TITLE);
@@ -303,7 +304,7 @@ ocsf_write(struct ocsf_state *s, const struct kz_alert *a)
         sev = 0;
     }
     s->nobs = 0;
-    jsonw_init(&w, &s->out);
+    jsonw_init(&w, &base->out);
     jsonw_obj(&w);
     jsonw_ki64(&w, "activity_id", 1);
     jsonw_kstr(&w, "activity_name", "Create");
@@ -332,7 +333,7 @@ ocsf_write(struct ocsf_state *s, const struct kz_alert *a)
     jsonw_key(&w, "product");
     jsonw_obj(&w);
     jsonw_kstr(&w, "name", "kizuna");
-    jsonw_kstr(&w, "vendor_name", s->cfg->vendor_name != NULL ? s->cfg->vendor_name : "kizuna");
+    jsonw_kstr(&w, "vendor_name", cfg->vendor_name != NULL ? cfg->vendor_name : "kizuna");
     jsonw_kstr(&w, "version", OCSF_PRODUCT_VERSION);
     jsonw_obj_end(&w);
     jsonw_key(&w, "labels");
@@ -391,7 +392,7 @@ ocsf_write(struct ocsf_state *s, const struct kz_alert *a)
         jsonw_arr_end(&w);
     }
     v = h->alert_get(a, "event.original", &n);
-    if (s->cfg->raw_data && v != NULL && n > 0) {
+    if (cfg->raw_data && v != NULL && n > 0) {
         jsonw_kstrn(&w, "raw_data", v, n);
     }
     jsonw_key(&w, "unmapped");
@@ -416,56 +417,20 @@ ocsf_write(struct ocsf_state *s, const struct kz_alert *a)
     jsonw_obj_end(&w);
     jsonw_obj_end(&w);
     jsonw_obj_end(&w);
-    sbuf_putc(&s->out, '\n');
+    sbuf_putc(&base->out, '\n');
+    return KZ_OK;
 }
 
 static int
 ocsf_init(const struct kz_host *host, const struct kz_instance *inst, void *config, void **state)
 {
-    struct ocsf_state *s;
-
-    if (host->abi_major != KZ_ABI_MAJOR ||
-        host->struct_size < offsetof(struct kz_host, buf_len) + sizeof(host->buf_len)) {
-        return KZ_ERR;
-    }
-    s = calloc(1, sizeof(*s));
-    if (s == NULL) {
-        host->log(inst, KZ_LOG_ERR, "calloc(%zu) failed", sizeof(*s));
-        return KZ_ERR;
-    }
-    s->host = host;
-    s->inst = inst;
-    s->cfg = config;
-    *state = s;
-    return KZ_OK;
+    return plugin_base_init(host, inst, config, sizeof(struct ocsf_state), state);
 }
 
 static int
 ocsf_emit(void *state, const struct kz_alert *alert, struct kz_buf *buf)
 {
-    struct ocsf_state *s = state;
-
-    sbuf_reset(&s->out);
-    ocsf_write(s, alert);
-    if (sbuf_failed(&s->out)) {
-        s->host->log(s->inst, KZ_LOG_ERR, "out of memory formatting alert %s",
-                     alertutil_str(s->host, alert, KZ_ALERT_ID));
-        return KZ_ERR;
-    }
-    s->host->buf_append(buf, s->out.data, s->out.len);
-    return KZ_OK;
-}
-
-static void
-ocsf_close(void *state)
-{
-    struct ocsf_state *s = state;
-
-    if (s == NULL) {
-        return;
-    }
-    sbuf_free(&s->out);
-    free(s);
+    return plugin_base_emit(state, alert, buf, ocsf_write);
 }
 
 static const struct kz_plugin ocsf_plugin = {
@@ -481,7 +446,7 @@ static const struct kz_plugin ocsf_plugin = {
     .open = NULL,
     .emit = ocsf_emit,
     .flush = NULL,
-    .close = ocsf_close,
+    .close = plugin_base_close,
 };
 
 /* The plugin's one exported symbol. */

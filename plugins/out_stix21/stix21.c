@@ -32,6 +32,7 @@
 #include "../common/attack.h"
 #include "../common/jsonw.h"
 #include "../common/netaddr.h"
+#include "../common/plugin-base.h"
 #include "../common/sbuf.h"
 #include "../common/timefmt.h"
 #include "../common/uuid5.h"
@@ -112,11 +113,7 @@ struct stix_sco {
 };
 
 struct stix_state {
-    const struct kz_host *host;
-    const struct kz_instance *inst;
-    const struct stix_config *cfg;
-    struct sbuf out; /* the bundle */
-    struct sbuf tmp; /* canonical JSON, id names, descriptions */
+    struct plugin_base base; /* first; its out: the bundle, its tmp: canonical JSON, id names */
     struct stix_sco sco[STIX_MAX_SCO];
     size_t nsco;
     struct attack_ref attack[STIX_MAX_ATTACK]; /* techniques */
@@ -157,19 +154,20 @@ static void
 stix_object_id(struct stix_state *s, const struct stix_ctx *c, char out[STIX_ID_MAX],
                const char *type, const char *extra)
 {
-    sbuf_reset(&s->tmp);
-    sbuf_printf(&s->tmp, "%s/%s", c->alert_id, type);
+    sbuf_reset(&s->base.tmp);
+    sbuf_printf(&s->base.tmp, "%s/%s", c->alert_id, type);
     if (extra != NULL) {
-        sbuf_printf(&s->tmp, "/%s", extra);
+        sbuf_printf(&s->base.tmp, "/%s", extra);
     }
-    stix_make_id(out, type, stix_ns_kizuna, s->tmp.data != NULL ? s->tmp.data : "", s->tmp.len);
+    stix_make_id(out, type, stix_ns_kizuna, s->base.tmp.data != NULL ? s->base.tmp.data : "",
+                 s->base.tmp.len);
 }
 
-/* The canonical JSON (RFC 8785) of an SCO's ID contributing properties, into s->tmp. */
+/* The canonical JSON (RFC 8785) of an SCO's ID contributing properties, into s->base.tmp. */
 static void
 stix_sco_canonical(struct stix_state *s, const struct stix_sco *o)
 {
-    struct sbuf *t = &s->tmp;
+    struct sbuf *t = &s->base.tmp;
 
     sbuf_reset(t);
     switch (o->type) {
@@ -218,10 +216,10 @@ static int
 stix_sco_add(struct stix_state *s, struct stix_sco *o)
 {
     stix_sco_canonical(s, o);
-    if (sbuf_failed(&s->tmp)) {
+    if (sbuf_failed(&s->base.tmp)) {
         return -1;
     }
-    stix_make_id(o->id, stix_sco_names[o->type], stix_ns_sco, s->tmp.data, s->tmp.len);
+    stix_make_id(o->id, stix_sco_names[o->type], stix_ns_sco, s->base.tmp.data, s->base.tmp.len);
     for (size_t i = 0; i < s->nsco; i++) {
         if (strcmp(s->sco[i].id, o->id) == 0) {
             s->sco[i].attacker |= o->attacker;
@@ -302,7 +300,7 @@ stix_transport(const char *v, size_t n, char out[16])
 static void
 stix_collect_scos(struct stix_state *s, const struct kz_alert *a)
 {
-    const struct kz_host *h = s->host;
+    const struct kz_host *h = s->base.host;
     struct alertutil_values vals;
     const char *v;
     size_t n;
@@ -374,7 +372,7 @@ stix_collect_scos(struct stix_state *s, const struct kz_alert *a)
 static void
 stix_collect_attack(struct stix_state *s, const struct kz_alert *a)
 {
-    size_t n = s->host->alert_ntags(a);
+    size_t n = s->base.host->alert_ntags(a);
 
     s->nattack = 0;
     s->ntactics = 0;
@@ -382,7 +380,7 @@ stix_collect_attack(struct stix_state *s, const struct kz_alert *a)
         struct attack_ref r;
         int dup = 0;
 
-        if (!attack_parse_tag(s->host->alert_tag(a, i), &r)) {
+        if (!attack_parse_tag(s->base.host->alert_tag(a, i), &r)) {
             continue;
         }
         if (r.kind == ATTACK_TACTIC) {
@@ -469,7 +467,7 @@ stix_attack_ref(struct jsonw *w, const struct attack_ref *r)
 static void
 stix_kizuna_refs(struct stix_state *s, struct jsonw *w, const struct stix_ctx *c, int with_attack)
 {
-    const char *rule = alertutil_str(s->host, c->a, KZ_ALERT_RULE_ID);
+    const char *rule = alertutil_str(s->base.host, c->a, KZ_ALERT_RULE_ID);
 
     jsonw_key(w, "external_references");
     jsonw_arr(w);
@@ -568,7 +566,7 @@ stix_write_sco(struct stix_state *s, struct jsonw *w, const struct stix_sco *o)
 static void
 stix_describe(struct stix_state *s, const struct kz_alert *a, struct sbuf *t)
 {
-    const struct kz_host *h = s->host;
+    const struct kz_host *h = s->base.host;
     const char *corr = h->alert_str(a, KZ_ALERT_CORR_TYPE);
     const char *group = alertutil_str(h, a, KZ_ALERT_GROUP_KEY);
     double value;
@@ -606,11 +604,11 @@ stix_write_sighting(struct stix_state *s, struct jsonw *w, const struct stix_ctx
     stix_record(s, id);
     stix_head(w, "sighting", id);
     stix_common(w, c);
-    stix_describe(s, c->a, &s->tmp);
-    jsonw_kstrn(w, "description", s->tmp.data, s->tmp.len);
+    stix_describe(s, c->a, &s->base.tmp);
+    jsonw_kstrn(w, "description", s->base.tmp.data, s->base.tmp.len);
     jsonw_kstr(w, "first_seen", c->first);
     jsonw_kstr(w, "last_seen", c->last);
-    jsonw_ki64(w, "count", stix_clamp_count(s->host->alert_count(c->a), 0));
+    jsonw_ki64(w, "count", stix_clamp_count(s->base.host->alert_count(c->a), 0));
     jsonw_kstr(w, "sighting_of_ref", of_ref);
     if (have_od) {
         jsonw_key(w, "observed_data_refs");
@@ -629,11 +627,11 @@ stix_write_sighting(struct stix_state *s, struct jsonw *w, const struct stix_ctx
 static void
 stix_write_labels(struct stix_state *s, struct jsonw *w, const struct kz_alert *a)
 {
-    size_t n = s->host->alert_ntags(a);
+    size_t n = s->base.host->alert_ntags(a);
     int any = 0;
 
     for (size_t i = 0; i < n; i++) {
-        const char *tag = s->host->alert_tag(a, i);
+        const char *tag = s->base.host->alert_tag(a, i);
 
         if (tag == NULL || tag[0] == '\0') {
             continue;
@@ -664,9 +662,9 @@ stix_write_report(struct stix_state *s, struct jsonw *w, const struct stix_ctx *
     stix_object_id(s, c, id, "report", NULL);
     stix_head(w, "report", id);
     stix_common(w, c);
-    jsonw_kstr(w, "name", alertutil_str(s->host, c->a, KZ_ALERT_RULE_TITLE));
-    stix_describe(s, c->a, &s->tmp);
-    jsonw_kstrn(w, "description", s->tmp.data, s->tmp.len);
+    jsonw_kstr(w, "name", alertutil_str(s->base.host, c->a, KZ_ALERT_RULE_TITLE));
+    stix_describe(s, c->a, &s->base.tmp);
+    jsonw_kstrn(w, "description", s->base.tmp.data, s->base.tmp.len);
     jsonw_kstr(w, "published", c->created);
     jsonw_key(w, "object_refs");
     jsonw_arr(w);
@@ -696,9 +694,10 @@ stix_write_report(struct stix_state *s, struct jsonw *w, const struct stix_ctx *
 static void
 stix_write_bundle(struct stix_state *s, const struct stix_ctx *c)
 {
-    const struct kz_host *h = s->host;
+    const struct stix_config *cfg = s->base.cfg;
+    const struct kz_host *h = s->base.host;
     const struct kz_alert *a = c->a;
-    const char *name = s->cfg->identity_name;
+    const char *name = cfg->identity_name;
     struct jsonw w;
     char id[STIX_ID_MAX];
     size_t nind = 0;
@@ -709,7 +708,7 @@ stix_write_bundle(struct stix_state *s, const struct stix_ctx *c)
     if (name == NULL || name[0] == '\0') {
         name = "kizunad";
     }
-    jsonw_init(&w, &s->out);
+    jsonw_init(&w, &s->base.out);
     jsonw_obj(&w);
     jsonw_kstr(&w, "type", "bundle");
     stix_object_id(s, c, id, "bundle", NULL);
@@ -723,8 +722,7 @@ stix_write_bundle(struct stix_state *s, const struct stix_ctx *c)
     jsonw_kstr(&w, "created", STIX_IDENTITY_CREATED);
     jsonw_kstr(&w, "modified", STIX_IDENTITY_CREATED);
     jsonw_kstr(&w, "name", name);
-    jsonw_kstr(&w, "identity_class",
-               s->cfg->identity_class != NULL ? s->cfg->identity_class : "system");
+    jsonw_kstr(&w, "identity_class", cfg->identity_class != NULL ? cfg->identity_class : "system");
     jsonw_obj_end(&w);
 
     for (size_t i = 0; i < s->nsco; i++) {
@@ -774,11 +772,11 @@ stix_write_bundle(struct stix_state *s, const struct stix_ctx *c)
         jsonw_arr(&w);
         jsonw_str(&w, "malicious-activity");
         jsonw_arr_end(&w);
-        sbuf_reset(&s->tmp);
-        sbuf_printf(&s->tmp, "[%s:value = ", stix_sco_names[o->type]);
-        stix_pattern_literal(&s->tmp, o->value, o->value_len);
-        sbuf_putc(&s->tmp, ']');
-        jsonw_kstrn(&w, "pattern", s->tmp.data, s->tmp.len);
+        sbuf_reset(&s->base.tmp);
+        sbuf_printf(&s->base.tmp, "[%s:value = ", stix_sco_names[o->type]);
+        stix_pattern_literal(&s->base.tmp, o->value, o->value_len);
+        sbuf_putc(&s->base.tmp, ']');
+        jsonw_kstrn(&w, "pattern", s->base.tmp.data, s->base.tmp.len);
         jsonw_kstr(&w, "pattern_type", "stix");
         jsonw_kstr(&w, "pattern_version", "2.1");
         jsonw_kstr(&w, "valid_from", c->first);
@@ -788,10 +786,10 @@ stix_write_bundle(struct stix_state *s, const struct stix_ctx *c)
         jsonw_obj_end(&w);
         nind++;
         for (size_t k = 0; k < s->nattack; k++) {
-            sbuf_reset(&s->tmp);
-            sbuf_printf(&s->tmp, "%s/relationship/%s/%s", c->alert_id, o->id,
+            sbuf_reset(&s->base.tmp);
+            sbuf_printf(&s->base.tmp, "%s/relationship/%s/%s", c->alert_id, o->id,
                         attack_ref_id(&s->attack[k]));
-            stix_make_id(id, "relationship", stix_ns_kizuna, s->tmp.data, s->tmp.len);
+            stix_make_id(id, "relationship", stix_ns_kizuna, s->base.tmp.data, s->base.tmp.len);
             stix_record(s, id);
             stix_head(&w, "relationship", id);
             stix_common(&w, c);
@@ -817,64 +815,48 @@ stix_write_bundle(struct stix_state *s, const struct stix_ctx *c)
     stix_write_report(s, &w, c);
     jsonw_arr_end(&w);
     jsonw_obj_end(&w);
-    sbuf_putc(&s->out, '\n');
+    sbuf_putc(&s->base.out, '\n');
 }
 
 static int
 stix_init(const struct kz_host *host, const struct kz_instance *inst, void *config, void **state)
 {
-    struct stix_state *s;
-
-    if (host->abi_major != KZ_ABI_MAJOR ||
-        host->struct_size < offsetof(struct kz_host, buf_len) + sizeof(host->buf_len)) {
-        return KZ_ERR;
-    }
-    s = calloc(1, sizeof(*s));
-    if (s == NULL) {
-        host->log(inst, KZ_LOG_ERR, "calloc(%zu) failed", sizeof(*s));
-        return KZ_ERR;
-    }
-    s->host = host;
-    s->inst = inst;
-    s->cfg = config;
-    *state = s;
-    return KZ_OK;
+    return plugin_base_init(host, inst, config, sizeof(struct stix_state), state);
 }
 
+/* The bundle of one alert, into base->out (plugin_base_write_cb); needs an alert id. */
 static int
-stix_emit(void *state, const struct kz_alert *alert, struct kz_buf *buf)
+stix_write(struct plugin_base *base, const struct kz_alert *alert)
 {
-    struct stix_state *s = state;
-    const struct kz_host *h = s->host;
+    struct stix_state *s = (struct stix_state *)base;
+    const struct stix_config *cfg = base->cfg;
+    const struct kz_host *h = base->host;
     struct stix_ctx c;
     const char *name;
 
     memset(&c, 0, sizeof(c));
     c.a = alert;
-    c.alert_id = h->alert_str(alert, KZ_ALERT_ID);
-    if (c.alert_id == NULL || c.alert_id[0] == '\0') {
-        h->log(s->inst, KZ_LOG_ERR, "alert without an id: not formatted");
+    c.alert_id = plugin_base_alert_id(base, alert);
+    if (c.alert_id == NULL) {
         return KZ_ERR;
     }
-    sbuf_reset(&s->out);
-    sbuf_reset(&s->tmp);
     timefmt_rfc3339(h->alert_time(alert, KZ_TIME_ALERT), 3, c.created);
     timefmt_rfc3339(h->alert_time(alert, KZ_TIME_FIRST), 3, c.first);
     timefmt_rfc3339(h->alert_time(alert, KZ_TIME_LAST), 3, c.last);
     if (strcmp(c.last, c.first) < 0) {
         memcpy(c.last, c.first, sizeof(c.last));
     }
-    name = s->cfg->identity_name;
+    name = cfg->identity_name;
     if (name == NULL || name[0] == '\0') {
         name = h->alert_str(alert, KZ_ALERT_HOST);
     }
     if (name == NULL || name[0] == '\0') {
         name = "kizunad";
     }
-    sbuf_puts(&s->tmp, "identity/");
-    sbuf_puts(&s->tmp, name);
-    stix_make_id(c.identity_id, "identity", stix_ns_kizuna, s->tmp.data != NULL ? s->tmp.data : "",
-                 s->tmp.len);
+    sbuf_puts(&base->tmp, "identity/");
+    sbuf_puts(&base->tmp, name);
+    stix_make_id(c.identity_id, "identity", stix_ns_kizuna,
+                 base->tmp.data != NULL ? base->tmp.data : "", base->tmp.len);
     for (size_t i = 0; i < sizeof(stix_tlp) / sizeof(stix_tlp[0]); i++) {
         if (strcmp(stix_tlp[i].label, alertutil_tlp(h, alert)) == 0) {
             c.marking_id = stix_tlp[i].id;
@@ -885,25 +867,13 @@ stix_emit(void *state, const struct kz_alert *alert, struct kz_buf *buf)
     stix_collect_scos(s, alert);
     stix_collect_attack(s, alert);
     stix_write_bundle(s, &c);
-    if (sbuf_failed(&s->out) || sbuf_failed(&s->tmp)) {
-        h->log(s->inst, KZ_LOG_ERR, "out of memory formatting alert %s", c.alert_id);
-        return KZ_ERR;
-    }
-    h->buf_append(buf, s->out.data, s->out.len);
     return KZ_OK;
 }
 
-static void
-stix_close(void *state)
+static int
+stix_emit(void *state, const struct kz_alert *alert, struct kz_buf *buf)
 {
-    struct stix_state *s = state;
-
-    if (s == NULL) {
-        return;
-    }
-    sbuf_free(&s->out);
-    sbuf_free(&s->tmp);
-    free(s);
+    return plugin_base_emit(state, alert, buf, stix_write);
 }
 
 static const struct kz_plugin stix_plugin = {
@@ -919,7 +889,7 @@ static const struct kz_plugin stix_plugin = {
     .open = NULL,
     .emit = stix_emit,
     .flush = NULL,
-    .close = stix_close,
+    .close = plugin_base_close,
 };
 
 /* The plugin's one exported symbol. */

@@ -28,6 +28,7 @@
 
 #include "../common/alertutil.h"
 #include "../common/attack.h"
+#include "../common/plugin-base.h"
 #include "../common/sbuf.h"
 #include "../common/timefmt.h"
 
@@ -64,11 +65,8 @@ static const char *const syslog_facilities[24] = {
 };
 
 struct syslog_state {
-    const struct kz_host *host;
-    const struct kz_instance *inst;
-    const struct syslog_config *cfg;
-    int facility;
-    struct sbuf out;
+    struct plugin_base base; /* first: the state is also a struct plugin_base */
+    int facility;            /* 0..23, from the facility option */
 };
 
 /* Facility name or number -> 0..23, or -1. */
@@ -179,10 +177,13 @@ syslog_severity(int level)
     return level >= 0 && level <= 4 ? sev[level] : 6;
 }
 
-static void
-syslog_write(struct syslog_state *s, const struct kz_alert *a)
+/* The RFC 5424 message of one alert, into base->out (plugin_base_write_cb). */
+static int
+syslog_write(struct plugin_base *base, const struct kz_alert *a)
 {
-    const struct kz_host *h = s->host;
+    const struct syslog_state *s = (const struct syslog_state *)base;
+    const struct syslog_config *cfg = base->cfg;
+    const struct kz_host *h = base->host;
     const char *corr = h->alert_str(a, KZ_ALERT_CORR_TYPE);
     const char *title = alertutil_str(h, a, KZ_ALERT_RULE_TITLE);
     size_t ntags = h->alert_ntags(a);
@@ -193,61 +194,63 @@ syslog_write(struct syslog_state *s, const struct kz_alert *a)
     size_t n;
 
     timefmt_rfc3339(h->alert_time(a, KZ_TIME_ALERT), 6, t);
-    sbuf_printf(&s->out, "<%d>1 %s ", s->facility * 8 + syslog_severity(h->alert_severity(a)), t);
-    syslog_header_field(&s->out, h->alert_str(a, KZ_ALERT_HOST), SYSLOG_HOSTNAME_MAX);
-    sbuf_putc(&s->out, ' ');
-    syslog_header_field(&s->out, s->cfg->app_name, SYSLOG_APPNAME_MAX);
-    sbuf_puts(&s->out, " - ");
-    syslog_header_field(&s->out, h->alert_str(a, KZ_ALERT_ID), 32);
+    sbuf_printf(&base->out, "<%d>1 %s ", s->facility * 8 + syslog_severity(h->alert_severity(a)),
+                t);
+    syslog_header_field(&base->out, h->alert_str(a, KZ_ALERT_HOST), SYSLOG_HOSTNAME_MAX);
+    sbuf_putc(&base->out, ' ');
+    syslog_header_field(&base->out, cfg->app_name, SYSLOG_APPNAME_MAX);
+    sbuf_puts(&base->out, " - ");
+    syslog_header_field(&base->out, h->alert_str(a, KZ_ALERT_ID), 32);
 
-    sbuf_printf(&s->out, " [%s", s->cfg->sd_id);
-    syslog_cparam(&s->out, "alert_id", h->alert_str(a, KZ_ALERT_ID));
-    syslog_cparam(&s->out, "rule_id", h->alert_str(a, KZ_ALERT_RULE_ID));
-    syslog_cparam(&s->out, "rule", title);
-    syslog_cparam(&s->out, "level", h->alert_str(a, KZ_ALERT_LEVEL));
-    syslog_cparam(&s->out, "kind", h->alert_str(a, KZ_ALERT_KIND));
-    syslog_cparam(&s->out, "tlp", alertutil_tlp(h, a));
+    sbuf_printf(&base->out, " [%s", cfg->sd_id);
+    syslog_cparam(&base->out, "alert_id", h->alert_str(a, KZ_ALERT_ID));
+    syslog_cparam(&base->out, "rule_id", h->alert_str(a, KZ_ALERT_RULE_ID));
+    syslog_cparam(&base->out, "rule", title);
+    syslog_cparam(&base->out, "level", h->alert_str(a, KZ_ALERT_LEVEL));
+    syslog_cparam(&base->out, "kind", h->alert_str(a, KZ_ALERT_KIND));
+    syslog_cparam(&base->out, "tlp", alertutil_tlp(h, a));
     if (corr != NULL) {
-        syslog_cparam(&s->out, "corr_type", corr);
+        syslog_cparam(&base->out, "corr_type", corr);
         snprintf(num, sizeof(num), "%" PRIu64, h->alert_count(a));
-        syslog_cparam(&s->out, "count", num);
+        syslog_cparam(&base->out, "count", num);
         if (h->alert_value(a, &value) == 1 && value == value) {
             snprintf(num, sizeof(num), "%.17g", value);
-            syslog_cparam(&s->out, "value", num);
+            syslog_cparam(&base->out, "value", num);
         }
         timefmt_rfc3339(h->alert_time(a, KZ_TIME_FIRST), 6, t);
-        syslog_cparam(&s->out, "first", t);
+        syslog_cparam(&base->out, "first", t);
         timefmt_rfc3339(h->alert_time(a, KZ_TIME_LAST), 6, t);
-        syslog_cparam(&s->out, "last", t);
+        syslog_cparam(&base->out, "last", t);
     }
-    syslog_cparam(&s->out, "group_key", h->alert_str(a, KZ_ALERT_GROUP_KEY));
+    syslog_cparam(&base->out, "group_key", h->alert_str(a, KZ_ALERT_GROUP_KEY));
     for (size_t i = 0; i < ntags; i++) {
-        syslog_cparam(&s->out, "tag", h->alert_tag(a, i));
+        syslog_cparam(&base->out, "tag", h->alert_tag(a, i));
     }
     for (size_t i = 0; i < ntags; i++) {
         struct attack_ref r;
 
         if (attack_parse_tag(h->alert_tag(a, i), &r)) {
-            syslog_cparam(&s->out, "attack", attack_ref_id(&r));
+            syslog_cparam(&base->out, "attack", attack_ref_id(&r));
         }
     }
     for (size_t i = 0; i < sizeof(syslog_ecs) / sizeof(syslog_ecs[0]); i++) {
         v = alertutil_get(h, a, syslog_ecs[i], &n);
         if (v != NULL && n > 0) {
-            syslog_param(&s->out, syslog_ecs[i], v, n);
+            syslog_param(&base->out, syslog_ecs[i], v, n);
         }
     }
-    sbuf_puts(&s->out, "] ");
-    if (s->cfg->bom) {
-        sbuf_append(&s->out, "\xef\xbb\xbf", 3);
+    sbuf_puts(&base->out, "] ");
+    if (cfg->bom) {
+        sbuf_append(&base->out, "\xef\xbb\xbf", 3);
     }
-    syslog_text(&s->out, title, strlen(title), 0);
+    syslog_text(&base->out, title, strlen(title), 0);
     v = h->alert_get(a, "message", &n);
     if (v != NULL && n > 0) {
-        sbuf_puts(&s->out, ": ");
-        syslog_text(&s->out, v, n, 0);
+        sbuf_puts(&base->out, ": ");
+        syslog_text(&base->out, v, n, 0);
     }
-    sbuf_putc(&s->out, '\n');
+    sbuf_putc(&base->out, '\n');
+    return KZ_OK;
 }
 
 static int
@@ -257,8 +260,7 @@ syslog_init(const struct kz_host *host, const struct kz_instance *inst, void *co
     struct syslog_state *s;
     int facility;
 
-    if (host->abi_major != KZ_ABI_MAJOR ||
-        host->struct_size < offsetof(struct kz_host, buf_len) + sizeof(host->buf_len)) {
+    if (!plugin_base_host_ok(host)) {
         return KZ_ERR;
     }
     facility = syslog_facility(cfg->facility);
@@ -279,45 +281,18 @@ syslog_init(const struct kz_host *host, const struct kz_instance *inst, void *co
                   cfg->sd_id != NULL ? cfg->sd_id : "");
         return KZ_ERR;
     }
-    s = calloc(1, sizeof(*s));
-    if (s == NULL) {
-        host->log(inst, KZ_LOG_ERR, "calloc(%zu) failed", sizeof(*s));
+    if (plugin_base_init(host, inst, config, sizeof(struct syslog_state), state) != KZ_OK) {
         return KZ_ERR;
     }
-    s->host = host;
-    s->inst = inst;
-    s->cfg = cfg;
+    s = *state;
     s->facility = facility;
-    *state = s;
     return KZ_OK;
 }
 
 static int
 syslog_emit(void *state, const struct kz_alert *alert, struct kz_buf *buf)
 {
-    struct syslog_state *s = state;
-
-    sbuf_reset(&s->out);
-    syslog_write(s, alert);
-    if (sbuf_failed(&s->out)) {
-        s->host->log(s->inst, KZ_LOG_ERR, "out of memory formatting alert %s",
-                     alertutil_str(s->host, alert, KZ_ALERT_ID));
-        return KZ_ERR;
-    }
-    s->host->buf_append(buf, s->out.data, s->out.len);
-    return KZ_OK;
-}
-
-static void
-syslog_close(void *state)
-{
-    struct syslog_state *s = state;
-
-    if (s == NULL) {
-        return;
-    }
-    sbuf_free(&s->out);
-    free(s);
+    return plugin_base_emit(state, alert, buf, syslog_write);
 }
 
 static const struct kz_plugin syslog_plugin = {
@@ -333,7 +308,7 @@ static const struct kz_plugin syslog_plugin = {
     .open = NULL,
     .emit = syslog_emit,
     .flush = NULL,
-    .close = syslog_close,
+    .close = plugin_base_close,
 };
 
 /* The plugin's one exported symbol. */

@@ -84,8 +84,9 @@ for t in $tests; do
         [ $rc -ne 0 ] && grep '^not ok' "$VG_DIR/$name.log" | head -5 | sed 's/^/#   /'
         for log in $bad; do
             echo "#   $VG_DIR/logs/$log:"
-            grep -E '^==[0-9]+== (Invalid|Conditional|Use of|Syscall|Mismatched|Source|[ ]+(at|by) |[0-9,]+ bytes in .* (definitely|indirectly) lost|ERROR SUMMARY)' \
-                "$VG_DIR/logs/$log" | head -25 | sed 's/^/#     /'
+            what='Invalid|Conditional|Use of|Syscall|Mismatched|Source|[ ]+(at|by) '
+            what="$what|[0-9,]+ bytes in .* (definitely|indirectly) lost|ERROR SUMMARY"
+            grep -E "^==[0-9]+== ($what)" "$VG_DIR/logs/$log" | head -25 | sed 's/^/#     /'
         done
         echo ":test-result: FAIL" >>"$trs"
         failed=$((failed + 1))

@@ -78,7 +78,7 @@ YAML
 : >"$T/in.ndjson"
 start_kizunad kz -c "$T/kizunad.yaml"
 wait_for 10 curl -sf "http://127.0.0.1:$PORT/readyz"; ok $? "kizunad is ready"
-grep -q "problems in the configuration" "$T/kz.log"; [ $? -ne 0 ]; ok $? "config and rules load cleanly"
+! grep -q "problems in the configuration" "$T/kz.log"; ok $? "config and rules load cleanly"
 rss_before=$(awk '/^VmRSS:/ {print $2}' "/proc/$KZ_PID/status")
 
 # The hostile lines (generated, appended in one go), then the group keys, then a ping.
@@ -111,7 +111,9 @@ running "$KZ_PID"; ok $? "kizunad is still running"
 
 scrape() { curl -s "http://127.0.0.1:$PORT/metrics" >"$T/metrics.txt"; }
 # The sum of every sample of a metric (over its labels).
-metric_sum() { awk -v m="$1" '$1 == m || index($1, m "{") == 1 {s += $2} END {print s + 0}' "$T/metrics.txt"; }
+metric_sum() {
+    awk -v m="$1" '$1 == m || index($1, m "{") == 1 {s += $2} END {print s + 0}' "$T/metrics.txt"
+}
 counted() { scrape; [ "$(metric_sum kizuna_input_records_total)" -ge "$lines" ]; }
 wait_for 10 counted; ok $? "all $lines records counted"
 is "$(metric_sum kizuna_input_dead_lettered_total)" 4 "4 dead-lettered: size, fields, 2 x depth"
@@ -131,7 +133,7 @@ else
     # line: tens of MiB at most. A million live groups alone would need more than this.
     grown=$(( (hwm - rss_before) / 1024 ))
     echo "# RSS before input ${rss_before} kB, peak ${hwm} kB"
-    [ "$grown" -lt 64 ]; ok $? "peak RSS grew by ${grown} MiB (< 64 MiB) over $lines hostile records"
+    [ "$grown" -lt 64 ]; ok $? "peak RSS grew by ${grown} MiB (< 64 MiB) over $lines records"
 fi
 
 kill -TERM "$KZ_PID"
@@ -143,7 +145,7 @@ echo "$totals" | grep -q "records=$lines "; ok $? "totals: records=$lines"
 echo "$totals" | grep -q "dead_lettered=4 "; ok $? "totals: dead_lettered=4"
 total_hits=$(echo "$totals" | sed -n 's/.*regex_limit_hits=\([0-9]*\).*/\1/p')
 [ "${total_hits:-0}" -ge 101 ]; ok $? "totals: regex_limit_hits=${total_hits:-?} (>= 101)"
-grep -q "state.max_groups_per_rule reached" "$T/kz.log"; ok $? "the eviction is logged with its limit"
+grep -q "state.max_groups_per_rule reached" "$T/kz.log"; ok $? "the eviction is logged"
 
 # The dead letters: one line per refused event, each with its reason and source line.
 python3 - "$T/dead.ndjson" >"$T/dead-checks.txt" <<'PY'

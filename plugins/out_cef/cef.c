@@ -139,7 +139,10 @@ cef_header_field(struct sbuf *b, const char *s)
     }
 }
 
-/* Extension value: '\' and '=' escaped, line breaks as \n and \r, bad bytes as U+FFFD. */
+/*
+ * Extension value: '\' and '=' escaped, line breaks as \n and \r, bad bytes as U+FFFD, and a
+ * leading '"' written as \" (not a CEF escape, so it reads back with its backslash).
+ */
 static void
 cef_value(struct sbuf *b, const char *s, size_t len)
 {
@@ -150,7 +153,9 @@ cef_value(struct sbuf *b, const char *s, size_t len)
         uint32_t cp;
         size_t k = sbuf_utf8_next(p + i, len - i, &cp);
 
-        if (cp == '\\' || cp == '=') {
+        if (cp == '\\' || cp == '=' || (cp == '"' && i == 0)) {
+            /* A leading '"' as \": decode_cef() would take a value that starts with '"'
+             * as quoted up to any later '"' before a key, swallowing the pairs between. */
             sbuf_putc(b, '\\');
             sbuf_putc(b, (char)cp);
         } else if (cp == '\n') {

@@ -129,6 +129,11 @@ def regress():
         "cef-value-ends-in-pipe": alert(
             "cef", 0, [], 0x1a, "r", "t", [], [T0, T0, T0], 1, 0.0, 3, "", "h|", "key|", [],
             [("message", "m|"), ("user.name", "u|")], []),
+        # out_cef: a value starting with '"' (the host) and a later one ending in '"' (the
+        # group key): decode_cef's quoted-value leniency took everything between as one value.
+        "cef-leading-quote-swallows": alert(
+            "cef", 0, [], 0x1a, "r", "t", [], [T0, T0, T0], 1, 0.0, 3, "", "\"host", "key\"",
+            [], [("message", "\"quoted\" m")], []),
     }
     for name, data in cases.items():
         with open(os.path.join(d, name), "wb") as f:

@@ -364,7 +364,6 @@ cef_write(struct plugin_base *base, const struct kz_alert *a)
     const struct kz_host *h = base->host;
     const char *corr = h->alert_str(a, KZ_ALERT_CORR_TYPE);
     size_t ntags = h->alert_ntags(a);
-    double value;
 
     sbuf_puts(&base->out, "CEF:0|");
     cef_header_field(&base->out, cfg->device_vendor);
@@ -414,14 +413,12 @@ cef_write(struct plugin_base *base, const struct kz_alert *a)
     }
     cef_custom_string(s, 3, "tags", s->tags.data, s->tags.len);
     if (corr != NULL) {
-        cef_custom_string(s, 4, "correlationType", corr, strlen(corr));
-        if (h->alert_value(a, &value) == 1 && value == value) {
-            char num[40];
+        char num[40];
 
-            snprintf(num, sizeof(num), "%.17g", value);
-            if (cef_pair(s, "cfp1", 4, num, strlen(num))) {
-                cef_cpair(s, "cfp1Label", "correlationValue");
-            }
+        cef_custom_string(s, 4, "correlationType", corr, strlen(corr));
+        if (alertutil_value_text(h, a, num, sizeof(num)) &&
+            cef_pair(s, "cfp1", 4, num, strlen(num))) {
+            cef_cpair(s, "cfp1Label", "correlationValue");
         }
     }
     cef_custom_string(s, 5, "tlp", alertutil_tlp(h, a), strlen(alertutil_tlp(h, a)));

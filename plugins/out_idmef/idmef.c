@@ -369,7 +369,6 @@ idmef_additional(struct plugin_base *s, const struct kz_alert *a)
     size_t n = h->alert_ntags(a);
     char num[64];
     char t[TIMEFMT_MAX];
-    double value;
     const char *v;
     size_t vn;
 
@@ -381,8 +380,7 @@ idmef_additional(struct plugin_base *s, const struct kz_alert *a)
         idmef_cdata(&s->out, "string", "kizuna.correlation.type", corr);
         snprintf(num, sizeof(num), "%" PRIu64, h->alert_count(a));
         idmef_cdata(&s->out, "integer", "kizuna.count", num);
-        if (h->alert_value(a, &value) == 1 && value == value) {
-            snprintf(num, sizeof(num), "%.17g", value);
+        if (alertutil_value_text(h, a, num, sizeof(num))) {
             idmef_cdata(&s->out, "real", "kizuna.value", num);
         }
         timefmt_rfc3339(h->alert_time(a, KZ_TIME_LAST), 6, t);
@@ -408,12 +406,9 @@ idmef_write(struct plugin_base *s, const struct kz_alert *a)
 {
     const struct idmef_config *cfg = s->cfg;
     const struct kz_host *h = s->host;
-    const char *analyzer = h->alert_str(a, KZ_ALERT_HOST);
+    const char *analyzer = alertutil_host(h, a);
     const char *kind = h->alert_str(a, KZ_ALERT_KIND);
 
-    if (analyzer == NULL || analyzer[0] == '\0') {
-        analyzer = "kizunad";
-    }
     sbuf_puts(&s->out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
                        "<IDMEF-Message xmlns=\"http://iana.org/idmef\" version=\"1.0\">"
                        "<Alert");

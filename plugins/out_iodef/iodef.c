@@ -279,19 +279,15 @@ iodef_write(struct plugin_base *s, const struct kz_alert *a)
 {
     const struct iodef_config *cfg = s->cfg;
     const struct kz_host *h = s->host;
-    const char *host = h->alert_str(a, KZ_ALERT_HOST);
+    const char *host = alertutil_host(h, a);
     const char *title = alertutil_str(h, a, KZ_ALERT_RULE_TITLE);
     const char *corr = h->alert_str(a, KZ_ALERT_CORR_TYPE);
     const char *contact = cfg->contact_name;
     size_t ntags = h->alert_ntags(a);
     int method = 0;
     char num[64];
-    double value;
     size_t mark;
 
-    if (host == NULL || host[0] == '\0') {
-        host = "kizunad";
-    }
     if (contact == NULL || contact[0] == '\0') {
         contact = host;
     }
@@ -376,8 +372,7 @@ iodef_write(struct plugin_base *s, const struct kz_alert *a)
     iodef_cdata(&s->out, "string", "tlp", alertutil_tlp(h, a));
     if (corr != NULL) {
         iodef_cdata(&s->out, "string", "kizuna.correlation.type", corr);
-        if (h->alert_value(a, &value) == 1 && value == value) {
-            snprintf(num, sizeof(num), "%.17g", value);
+        if (alertutil_value_text(h, a, num, sizeof(num))) {
             iodef_cdata(&s->out, "real", "kizuna.value", num);
         }
     }

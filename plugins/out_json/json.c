@@ -496,28 +496,40 @@ json_cut(const struct json_state *s, const char *val, size_t len)
     return ((unsigned char)val[cut] & 0xc0) == 0x80 ? max : cut;
 }
 
-/* Collect one field list (group fields, or an evidence event) into s->sub and settle it. */
+/* Push the fields of list into v as JV_FIELD entries, names the alert sets itself skipped
+ * when skip_reserved. KZ_OK, or KZ_ERR when out of memory. */
 static int
-json_collect_sub(struct json_state *s, const struct kz_alert *a, int evidence, size_t ev)
+json_push_fields(struct json_state *s, struct json_vec *v, const struct kz_alert *a,
+                 const struct alertutil_fields *list, int skip_reserved)
 {
     const struct kz_host *h = s->base.host;
-    size_t n = evidence ? h->evidence_nfields(a, ev) : h->alert_nfields(a, KZ_FIELDS_GROUP);
+    size_t n = alertutil_fields_count(h, a, list);
 
-    s->sub.n = 0;
     for (size_t i = 0; i < n; i++) {
         struct kz_field f;
         struct json_ent *e;
-        int r = evidence ? h->evidence_field(a, ev, i, &f)
-                         : h->alert_field(a, KZ_FIELDS_GROUP, i, &f);
 
-        if (r != KZ_OK) {
+        if (alertutil_fields_get(h, a, list, i, &f) != KZ_OK ||
+            (skip_reserved && json_reserved_name(s, f.name, f.name_len))) {
             continue;
         }
-        if (json_vec_push(&s->sub, f.name, f.name_len, JV_FIELD, &e) != KZ_OK) {
+        if (json_vec_push(v, f.name, f.name_len, JV_FIELD, &e) != KZ_OK) {
             return KZ_ERR;
         }
         e->val = f.value;
         e->val_len = f.value_len;
+    }
+    return KZ_OK;
+}
+
+/* Collect one field list (group fields, or an evidence event) into s->sub and settle it. */
+static int
+json_collect_sub(struct json_state *s, const struct kz_alert *a,
+                 const struct alertutil_fields *list)
+{
+    s->sub.n = 0;
+    if (json_push_fields(s, &s->sub, a, list, 0) != KZ_OK) {
+        return KZ_ERR;
     }
     return json_vec_settle(s, &s->sub);
 }
@@ -527,6 +539,7 @@ json_write_value(struct json_state *s, struct json_writer *w, const struct kz_al
                  const struct json_ent *e)
 {
     const struct kz_host *h = s->base.host;
+    struct alertutil_fields list;
     size_t n;
 
     switch (e->kind) {
@@ -555,7 +568,8 @@ json_write_value(struct json_state *s, struct json_writer *w, const struct kz_al
         break;
     case JV_GROUP:
         jw_begin(w, '{');
-        if (json_collect_sub(s, a, 0, 0) == KZ_OK) {
+        list = alertutil_fields_of_set(KZ_FIELDS_GROUP);
+        if (json_collect_sub(s, a, &list) == KZ_OK) {
             json_write_members(s, w, a, &s->sub);
         }
         jw_end(w, '}');
@@ -565,7 +579,8 @@ json_write_value(struct json_state *s, struct json_writer *w, const struct kz_al
         n = h->alert_nevidence(a);
         for (size_t i = 0; i < n; i++) {
             jw_begin(w, '{');
-            if (json_collect_sub(s, a, 1, i) == KZ_OK) {
+            list = alertutil_fields_of_evidence(i);
+            if (json_collect_sub(s, a, &list) == KZ_OK) {
                 json_write_members(s, w, a, &s->sub);
             }
             jw_end(w, '}');
@@ -596,11 +611,11 @@ json_collect(struct json_state *s, const struct kz_alert *a)
 {
     const struct json_config *cfg = s->base.cfg;
     const struct kz_host *h = s->base.host;
+    struct alertutil_fields event = alertutil_fields_of_set(KZ_FIELDS_EVENT);
     const char *group_key = h->alert_str(a, KZ_ALERT_GROUP_KEY);
     const char *corr = h->alert_str(a, KZ_ALERT_CORR_TYPE);
     char num[40];
     double value;
-    size_t n;
     int r = KZ_OK;
 
     s->top.n = 0;
@@ -641,23 +656,8 @@ json_collect(struct json_state *s, const struct kz_alert *a)
     if (h->alert_nevidence(a) > 0) {
         r |= json_push_kind(&s->top, "kizuna.evidence", JV_EVIDENCE, 0, NULL);
     }
-    if (r != KZ_OK) {
+    if (r != KZ_OK || json_push_fields(s, &s->top, a, &event, 1) != KZ_OK) {
         return KZ_ERR;
-    }
-    n = h->alert_nfields(a, KZ_FIELDS_EVENT);
-    for (size_t i = 0; i < n; i++) {
-        struct kz_field f;
-        struct json_ent *e;
-
-        if (h->alert_field(a, KZ_FIELDS_EVENT, i, &f) != KZ_OK ||
-            json_reserved_name(s, f.name, f.name_len)) {
-            continue;
-        }
-        if (json_vec_push(&s->top, f.name, f.name_len, JV_FIELD, &e) != KZ_OK) {
-            return KZ_ERR;
-        }
-        e->val = f.value;
-        e->val_len = f.value_len;
     }
     return json_vec_settle(s, &s->top);
 }

@@ -64,14 +64,15 @@ static const struct kz_option misp_options[] = {
 
 /* MISP tlp taxonomy: tag and colour per TLP 2.0 label, and the distribution it implies. */
 static const struct {
-    const char *label;
     const char *tag;
     const char *colour;
     int distribution;
-} misp_tlp[] = {
-    {"clear", "tlp:clear", "#ffffff", 3}, {"green", "tlp:green", "#339900", 1},
-    {"amber", "tlp:amber", "#FFC000", 0}, {"amber+strict", "tlp:amber+strict", "#FFC000", 0},
-    {"red", "tlp:red", "#CC0033", 0},
+} misp_tlp[ALERTUTIL_TLP_COUNT] = {
+    [ALERTUTIL_TLP_CLEAR] = {"tlp:clear", "#ffffff", 3},
+    [ALERTUTIL_TLP_GREEN] = {"tlp:green", "#339900", 1},
+    [ALERTUTIL_TLP_AMBER] = {"tlp:amber", "#FFC000", 0},
+    [ALERTUTIL_TLP_AMBER_STRICT] = {"tlp:amber+strict", "#FFC000", 0},
+    [ALERTUTIL_TLP_RED] = {"tlp:red", "#CC0033", 0},
 };
 
 #define MISP_ATTACK_COLOUR "#C8452B"
@@ -231,7 +232,8 @@ misp_tag(struct jsonw *w, const char *name, const char *colour)
 }
 
 static void
-misp_tags(struct misp_state *s, struct jsonw *w, const struct kz_alert *a, size_t tlp)
+misp_tags(struct misp_state *s, struct jsonw *w, const struct kz_alert *a,
+          enum alertutil_tlp_label tlp)
 {
     size_t n = s->base.host->alert_ntags(a);
     char name[96];
@@ -288,29 +290,20 @@ misp_write_event(struct misp_state *s, const struct kz_alert *a)
 {
     const struct misp_config *cfg = s->base.cfg;
     const struct kz_host *h = s->base.host;
-    const char *tlp = alertutil_tlp(h, a);
+    enum alertutil_tlp_label t = alertutil_tlp_label(h, a);
     const char *org = cfg->org;
     char uuid[UUID5_TEXT_LEN + 1];
     char org_uuid[UUID5_TEXT_LEN + 1];
     char date[TIMEFMT_MAX];
     char num[32];
-    size_t t = 2;
     struct jsonw w;
     const char *v;
     size_t n;
     int64_t dist;
 
-    for (size_t i = 0; i < sizeof(misp_tlp) / sizeof(misp_tlp[0]); i++) {
-        if (strcmp(misp_tlp[i].label, tlp) == 0) {
-            t = i;
-        }
-    }
     dist = cfg->distribution >= 0 ? cfg->distribution : misp_tlp[t].distribution;
     if (org == NULL || org[0] == '\0') {
-        org = h->alert_str(a, KZ_ALERT_HOST);
-    }
-    if (org == NULL || org[0] == '\0') {
-        org = "kizunad";
+        org = alertutil_host(h, a);
     }
     uuid5_make(misp_ns, s->alert_id, strlen(s->alert_id), uuid);
     if (cfg->org_uuid != NULL && cfg->org_uuid[0] != '\0') {

@@ -59,16 +59,18 @@ static const unsigned char stix_ns_kizuna[16] = {0x69, 0x7e, 0x07, 0x89, 0xca, 0
 #define STIX_TLP2_CREATED "2022-10-01T00:00:00.000Z"
 
 static const struct {
-    const char *label;
     const char *id;
     const char *name;
-} stix_tlp[] = {
-    {"clear", "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487", "TLP:CLEAR"},
-    {"green", "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb", "TLP:GREEN"},
-    {"amber", "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421", "TLP:AMBER"},
-    {"amber+strict", "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
-     "TLP:AMBER+STRICT"},
-    {"red", "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1", "TLP:RED"},
+} stix_tlp[ALERTUTIL_TLP_COUNT] = {
+    [ALERTUTIL_TLP_CLEAR] = {"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+                             "TLP:CLEAR"},
+    [ALERTUTIL_TLP_GREEN] = {"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+                             "TLP:GREEN"},
+    [ALERTUTIL_TLP_AMBER] = {"marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+                             "TLP:AMBER"},
+    [ALERTUTIL_TLP_AMBER_STRICT] = {"marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+                                    "TLP:AMBER+STRICT"},
+    [ALERTUTIL_TLP_RED] = {"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1", "TLP:RED"},
 };
 
 /* The identity is the same object in every bundle, so its timestamps are fixed. */
@@ -133,8 +135,9 @@ struct stix_ctx {
     char created[TIMEFMT_MAX]; /* alert time, ms */
     char first[TIMEFMT_MAX];
     char last[TIMEFMT_MAX];
+    const char *identity_name;
     char identity_id[STIX_ID_MAX];
-    const char *marking_id;
+    enum alertutil_tlp_label tlp;
     char od_id[STIX_ID_MAX];
 };
 
@@ -419,7 +422,7 @@ stix_common(struct jsonw *w, const struct stix_ctx *c)
     jsonw_kstr(w, "modified", c->created);
     jsonw_key(w, "object_marking_refs");
     jsonw_arr(w);
-    jsonw_str(w, c->marking_id);
+    jsonw_str(w, stix_tlp[c->tlp].id);
     jsonw_arr_end(w);
 }
 
@@ -502,26 +505,20 @@ stix_pattern_literal(struct sbuf *t, const char *v, size_t n)
 }
 
 static void
-stix_write_marking(struct jsonw *w, const char *tlp)
+stix_write_marking(struct jsonw *w, enum alertutil_tlp_label tlp)
 {
-    for (size_t i = 0; i < sizeof(stix_tlp) / sizeof(stix_tlp[0]); i++) {
-        if (strcmp(stix_tlp[i].label, tlp) != 0) {
-            continue;
-        }
-        stix_head(w, "marking-definition", stix_tlp[i].id);
-        jsonw_kstr(w, "created", STIX_TLP2_CREATED);
-        jsonw_kstr(w, "name", stix_tlp[i].name);
-        jsonw_key(w, "extensions");
-        jsonw_obj(w);
-        jsonw_key(w, STIX_TLP2_EXT);
-        jsonw_obj(w);
-        jsonw_kstr(w, "extension_type", "property-extension");
-        jsonw_kstr(w, "tlp_2_0", stix_tlp[i].label);
-        jsonw_obj_end(w);
-        jsonw_obj_end(w);
-        jsonw_obj_end(w);
-        return;
-    }
+    stix_head(w, "marking-definition", stix_tlp[tlp].id);
+    jsonw_kstr(w, "created", STIX_TLP2_CREATED);
+    jsonw_kstr(w, "name", stix_tlp[tlp].name);
+    jsonw_key(w, "extensions");
+    jsonw_obj(w);
+    jsonw_key(w, STIX_TLP2_EXT);
+    jsonw_obj(w);
+    jsonw_kstr(w, "extension_type", "property-extension");
+    jsonw_kstr(w, "tlp_2_0", alertutil_tlp_name(tlp));
+    jsonw_obj_end(w);
+    jsonw_obj_end(w);
+    jsonw_obj_end(w);
 }
 
 static void
@@ -697,17 +694,10 @@ stix_write_bundle(struct stix_state *s, const struct stix_ctx *c)
     const struct stix_config *cfg = s->base.cfg;
     const struct kz_host *h = s->base.host;
     const struct kz_alert *a = c->a;
-    const char *name = cfg->identity_name;
     struct jsonw w;
     char id[STIX_ID_MAX];
     size_t nind = 0;
 
-    if (name == NULL || name[0] == '\0') {
-        name = h->alert_str(a, KZ_ALERT_HOST);
-    }
-    if (name == NULL || name[0] == '\0') {
-        name = "kizunad";
-    }
     jsonw_init(&w, &s->base.out);
     jsonw_obj(&w);
     jsonw_kstr(&w, "type", "bundle");
@@ -716,12 +706,12 @@ stix_write_bundle(struct stix_state *s, const struct stix_ctx *c)
     jsonw_key(&w, "objects");
     jsonw_arr(&w);
 
-    stix_write_marking(&w, alertutil_tlp(h, a));
+    stix_write_marking(&w, c->tlp);
 
     stix_head(&w, "identity", c->identity_id);
     jsonw_kstr(&w, "created", STIX_IDENTITY_CREATED);
     jsonw_kstr(&w, "modified", STIX_IDENTITY_CREATED);
-    jsonw_kstr(&w, "name", name);
+    jsonw_kstr(&w, "name", c->identity_name);
     jsonw_kstr(&w, "identity_class", cfg->identity_class != NULL ? cfg->identity_class : "system");
     jsonw_obj_end(&w);
 
@@ -832,7 +822,6 @@ stix_write(struct plugin_base *base, const struct kz_alert *alert)
     const struct stix_config *cfg = base->cfg;
     const struct kz_host *h = base->host;
     struct stix_ctx c;
-    const char *name;
 
     memset(&c, 0, sizeof(c));
     c.a = alert;
@@ -846,22 +835,15 @@ stix_write(struct plugin_base *base, const struct kz_alert *alert)
     if (strcmp(c.last, c.first) < 0) {
         memcpy(c.last, c.first, sizeof(c.last));
     }
-    name = cfg->identity_name;
-    if (name == NULL || name[0] == '\0') {
-        name = h->alert_str(alert, KZ_ALERT_HOST);
-    }
-    if (name == NULL || name[0] == '\0') {
-        name = "kizunad";
+    c.identity_name = cfg->identity_name;
+    if (c.identity_name == NULL || c.identity_name[0] == '\0') {
+        c.identity_name = alertutil_host(h, alert);
     }
     sbuf_puts(&base->tmp, "identity/");
-    sbuf_puts(&base->tmp, name);
+    sbuf_puts(&base->tmp, c.identity_name);
     stix_make_id(c.identity_id, "identity", stix_ns_kizuna,
                  base->tmp.data != NULL ? base->tmp.data : "", base->tmp.len);
-    for (size_t i = 0; i < sizeof(stix_tlp) / sizeof(stix_tlp[0]); i++) {
-        if (strcmp(stix_tlp[i].label, alertutil_tlp(h, alert)) == 0) {
-            c.marking_id = stix_tlp[i].id;
-        }
-    }
+    c.tlp = alertutil_tlp_label(h, alert);
     stix_object_id(s, &c, c.od_id, "observed-data", NULL);
     s->nobj = 0;
     stix_collect_scos(s, alert);

@@ -189,7 +189,6 @@ syslog_write(struct plugin_base *base, const struct kz_alert *a)
     size_t ntags = h->alert_ntags(a);
     char t[TIMEFMT_MAX];
     char num[40];
-    double value;
     const char *v;
     size_t n;
 
@@ -213,8 +212,7 @@ syslog_write(struct plugin_base *base, const struct kz_alert *a)
         syslog_cparam(&base->out, "corr_type", corr);
         snprintf(num, sizeof(num), "%" PRIu64, h->alert_count(a));
         syslog_cparam(&base->out, "count", num);
-        if (h->alert_value(a, &value) == 1 && value == value) {
-            snprintf(num, sizeof(num), "%.17g", value);
+        if (alertutil_value_text(h, a, num, sizeof(num))) {
             syslog_cparam(&base->out, "value", num);
         }
         timefmt_rfc3339(h->alert_time(a, KZ_TIME_FIRST), 6, t);

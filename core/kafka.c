@@ -97,6 +97,8 @@ struct kafka_input {
     uv_loop_t *loop;
     kafka_record_cb cb;
     void *arg;
+    kafka_assign_cb assign_cb;
+    void *assign_arg;
     char *tag;
     char *brokers;
     char *group;
@@ -690,6 +692,9 @@ kafka_input_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             struct kafka_part *p =
                 kafka_input_part_get(ki, parts->elems[i].topic, parts->elems[i].partition);
             kafka_input_part_reset(ki, p, 1);
+            if (ki->assign_cb != NULL) {
+                ki->assign_cb(ki->assign_arg, p->topic, p->partition);
+            }
         }
         if (ki->conn != KAFKA_CONN_UP) {
             kafka_input_conn_up(ki, "partitions assigned");
@@ -1288,6 +1293,13 @@ kafka_input_free(struct kafka_input *ki)
         return;
     }
     free(ki);
+}
+
+void
+kafka_input_set_assign_cb(struct kafka_input *ki, kafka_assign_cb cb, void *arg)
+{
+    ki->assign_cb = cb;
+    ki->assign_arg = arg;
 }
 
 const char *

@@ -126,6 +126,18 @@ void kafka_input_stop(struct kafka_input *ki, void (*done)(void *arg), void *arg
  */
 void kafka_input_free(struct kafka_input *ki);
 
+/*
+ * Called on the loop thread for each partition the group assigns to this input, before any
+ * of its records is delivered (topic owned by the input). The pipeline uses it so that an
+ * assigned partition holds the event clock back until its first record, like a file input
+ * that has not started yet: otherwise the first partition to deliver a backlog would move
+ * the clock past the other partitions' events, which would all arrive late.
+ */
+typedef void (*kafka_assign_cb)(void *arg, const char *topic, int32_t partition);
+
+/* Set (or clear, with NULL) the assignment callback; before kafka_input_start(). */
+void kafka_input_set_assign_cb(struct kafka_input *ki, kafka_assign_cb cb, void *arg);
+
 /* The bootstrap servers in use (for "embedded", the mock cluster's 127.0.0.1:PORT). */
 const char *kafka_input_brokers(const struct kafka_input *ki);
 

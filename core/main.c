@@ -277,6 +277,15 @@ daemon_ack_cb(void *arg, const struct event_source *src)
     }
 }
 
+/* A partition was assigned: it holds the event clock until its first record. */
+static void
+daemon_kafka_assign_cb(void *arg, const char *topic, int32_t partition)
+{
+    struct daemon_input *di = arg;
+
+    pipeline_add_partition(di->d->pipe, di->index, partition);
+}
+
 static void
 daemon_close_cb(uv_handle_t *h)
 {
@@ -645,6 +654,7 @@ daemon_start_inputs(struct daemon *d)
                 log_err("input %zu (%s): %s", i, ci->name, err);
                 return -1;
             }
+            kafka_input_set_assign_cb(di->kafka, daemon_kafka_assign_cb, di);
         } else {
             pipeline_add_source(d->pipe, (uint32_t)i);
             if (file_input_new(d->loop, ci, (uint32_t)i, d->pipe, conf->max_event_bytes,

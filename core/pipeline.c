@@ -64,6 +64,7 @@ struct pipeline {
     const struct event_source *cur; /* the record being processed */
     uint64_t cur_done;              /* its matches finished during processing */
     int64_t published_wall;
+    int own_time;        /* shared state: late against the event's own source, see below */
 };
 
 /* Unfinished matches of one pending record. */
@@ -381,6 +382,13 @@ pipeline_set_ack_cb(struct pipeline *p, pipeline_ack_cb ack, pipeline_ready_cb r
     p->ack_cb = ack;
     p->ready_cb = ready;
     p->ack_arg = arg;
+    /*
+     * A shared (asynchronous) store: every group comes from one source (docs/STATE.md), so an
+     * event is late only against its own source's watermark. A partition taken over from
+     * another process, or a backlog, restarts behind this process's clock; its events are
+     * correlated at their own time instead of being dropped as late.
+     */
+    p->own_time = ack != NULL && state_is_async(corr_engine_store(p->corr));
     corr_engine_set_done_cb(p->corr, ack != NULL ? pipeline_corr_done_cb : NULL,
                             pipeline_corr_ready_cb, p);
 }
@@ -467,6 +475,12 @@ pipeline_match_cb(void *arg, const struct rule *rule, struct event *ev)
         pipeline_emit(p, a);
         alert_free(a);
     }
+    if (p->own_time) {
+        if (!p->late || p->conf->late_policy == LATE_PROCESS) {
+            corr_engine_feed_own_time(p->corr, rule, ev);
+        }
+        return;
+    }
     if (!p->late || p->conf->late_policy == LATE_PROCESS) {
         corr_engine_feed(p->corr, rule, ev);
     }
@@ -513,13 +527,15 @@ pipeline_process(struct pipeline *p, const struct event_source *src, enum decode
         p->stats.no_time++;
         is->no_time++;
     } else {
-        if (p->clock != INT64_MIN && ev->time_us < p->clock) {
+        sc = pipeline_source(p, src->input, src->partition);
+        if (p->own_time ? sc->max_time != INT64_MIN &&
+                              ev->time_us < sc->max_time - p->conf->allowed_lateness_us
+                        : p->clock != INT64_MIN && ev->time_us < p->clock) {
             /* Late: detection still alerts; the late policy decides about correlation. */
             p->stats.late++;
             is->late++;
             p->late = 1;
         }
-        sc = pipeline_source(p, src->input, src->partition);
         sc->last_wall = wall;
         if (sc->name == NULL && src->name != NULL && p->ack_cb != NULL) {
             sc->name = xstrdup(src->name);
@@ -579,6 +595,15 @@ pipeline_add_source(struct pipeline *p, uint32_t input)
     struct source_clock *s = pipeline_source(p, input, -1);
 
     s->last_wall = time_now_us();
+}
+
+void
+pipeline_add_partition(struct pipeline *p, uint32_t input, int32_t partition)
+{
+    struct source_clock *s = pipeline_source(p, input, partition);
+
+    s->last_wall = time_now_us();
+    s->done = 0;
 }
 
 int

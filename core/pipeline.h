@@ -129,10 +129,17 @@ void pipeline_end_batch(struct pipeline *p);
 /*
  * Declare a file or stdin input before it starts: until it has produced its first event
  * (or finished, or been idle for time.idle_source) it holds the event clock back, so a
- * slow-starting input's events are not taken as late. Kafka partitions are found as they
- * deliver.
+ * slow-starting input's events are not taken as late. Kafka partitions are declared when
+ * they are assigned (pipeline_add_partition()).
  */
 void pipeline_add_source(struct pipeline *p, uint32_t input);
+/*
+ * A Kafka partition was assigned to input `input`: like pipeline_add_source(), it holds the
+ * event clock back until its first record (or until it has been idle for
+ * time.idle_source), so that the partition that delivers its backlog first does not make
+ * the others' events late. A partition seen before keeps its watermark.
+ */
+void pipeline_add_partition(struct pipeline *p, uint32_t input, int32_t partition);
 /* Input `input` reached its end (finite inputs): it stops holding the clock back. */
 void pipeline_source_done(struct pipeline *p, uint32_t input);
 /*

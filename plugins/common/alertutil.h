@@ -2,9 +2,9 @@
  * alertutil.h - small readers over the plugin ABI's alert accessors, header-only: field
  * look-up in an evidence event, and the distinct values one ECS field takes across an
  * alert (the matched event, the group-by values, the evidence sample), which the exchange
- * formats turn into observables; the TLP label, host name and correlation value as the
- * formats write them. Pointers returned point into the host's alert and are valid for the
- * duration of the emit() call.
+ * formats turn into observables; the rule's ATT&CK references, the TLP label, host name and
+ * correlation value as the formats write them. Pointers returned point into the host's alert and
+ * are valid for the duration of the emit() call.
  */
 #ifndef KZ_PLUGIN_ALERTUTIL_H
 #define KZ_PLUGIN_ALERTUTIL_H
@@ -16,6 +16,7 @@
 
 #include <kizuna/plugin.h>
 
+#include "attack.h"
 #include "netaddr.h"
 
 /* Most distinct values of one field an alert contributes (bounded, like the evidence). */
@@ -232,6 +233,19 @@ alertutil_get(const struct kz_host *h, const struct kz_alert *a, const char *nam
         return v;
     }
     return alertutil_fields_find(h, a, &group, name, len);
+}
+
+/* The ATT&CK techniques and tactics of the rule's tags (attack_set_add()). */
+static inline void
+alertutil_attack(const struct kz_host *h, const struct kz_alert *a, struct attack_set *set)
+{
+    size_t n = h->alert_ntags(a);
+
+    set->ntechniques = 0;
+    set->ntactics = 0;
+    for (size_t i = 0; i < n; i++) {
+        attack_set_add(set, h->alert_tag(a, i));
+    }
 }
 
 /* The TLP 2.0 labels, in the order of the tables formats keep per label. */

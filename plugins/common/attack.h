@@ -118,6 +118,47 @@ attack_ref_id(const struct attack_ref *r)
     return r->sub[0] != '\0' ? r->sub : r->technique;
 }
 
+/* Most techniques, and most tactics, an attack_set holds. */
+#define ATTACK_SET_MAX 16
+
+/* The distinct techniques and tactics among a rule's tags, each in the order first seen. */
+struct attack_set {
+    struct attack_ref technique[ATTACK_SET_MAX]; /* kind ATTACK_TECHNIQUE */
+    size_t ntechniques;
+    const struct attack_tactic *tactic[ATTACK_SET_MAX];
+    size_t ntactics;
+};
+
+/*
+ * Add the technique or tactic of one tag to the set, unless the tag is neither, the set has
+ * it already (a technique by the id attack_ref_id() gives) or has no room left.
+ */
+static inline void
+attack_set_add(struct attack_set *set, const char *tag)
+{
+    struct attack_ref r;
+    int dup = 0;
+
+    if (!attack_parse_tag(tag, &r)) {
+        return;
+    }
+    if (r.kind == ATTACK_TACTIC) {
+        for (size_t k = 0; k < set->ntactics; k++) {
+            dup |= set->tactic[k] == r.tactic;
+        }
+        if (!dup && set->ntactics < ATTACK_SET_MAX) {
+            set->tactic[set->ntactics++] = r.tactic;
+        }
+        return;
+    }
+    for (size_t k = 0; k < set->ntechniques; k++) {
+        dup |= strcmp(attack_ref_id(&set->technique[k]), attack_ref_id(&r)) == 0;
+    }
+    if (!dup && set->ntechniques < ATTACK_SET_MAX) {
+        set->technique[set->ntechniques++] = r;
+    }
+}
+
 /*
  * The attack.mitre.org page of a reference into out: techniques/T1110/001/,
  * techniques/T1110/, tactics/TA0006/.

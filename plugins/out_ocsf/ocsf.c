@@ -191,89 +191,69 @@ ocsf_evidence(struct ocsf_state *s, struct jsonw *w, const struct kz_alert *a, l
     *open = 1;
 }
 
+/* An OCSF tactic object: {"uid":"TA0006","name":"Credential Access"}. */
+static void
+ocsf_tactic(struct jsonw *w, const struct attack_tactic *tactic)
+{
+    jsonw_obj(w);
+    jsonw_kstr(w, "uid", tactic->id);
+    jsonw_kstr(w, "name", tactic->name);
+    jsonw_obj_end(w);
+}
+
+/* An OCSF technique or sub_technique object: uid and the attack.mitre.org page. */
+static void
+ocsf_technique(struct jsonw *w, const char *key, const struct attack_ref *r, const char *uid)
+{
+    char url[96];
+
+    attack_ref_url(r, url, sizeof(url));
+    jsonw_key(w, key);
+    jsonw_obj(w);
+    jsonw_kstr(w, "uid", uid);
+    jsonw_kstr(w, "src_url", url);
+    jsonw_obj_end(w);
+}
+
 static void
 ocsf_attacks(struct ocsf_state *s, struct jsonw *w, const struct kz_alert *a)
 {
-    const struct kz_host *h = s->base.host;
-    size_t n = h->alert_ntags(a), ntech = 0, ntac = 0;
-    const struct attack_tactic *tactics[16];
-    struct attack_ref techs[16];
-    char url[96];
+    struct attack_set set;
 
-    for (size_t i = 0; i < n; i++) {
-        struct attack_ref r;
-        int dup = 0;
-
-        if (!attack_parse_tag(h->alert_tag(a, i), &r)) {
-            continue;
-        }
-        if (r.kind == ATTACK_TACTIC) {
-            for (size_t k = 0; k < ntac; k++) {
-                dup |= tactics[k] == r.tactic;
-            }
-            if (!dup && ntac < 16) {
-                tactics[ntac++] = r.tactic;
-            }
-            continue;
-        }
-        for (size_t k = 0; k < ntech; k++) {
-            dup |= strcmp(attack_ref_id(&techs[k]), attack_ref_id(&r)) == 0;
-        }
-        if (!dup && ntech < 16) {
-            techs[ntech++] = r;
-        }
-    }
-    if (ntech == 0 && ntac == 0) {
+    alertutil_attack(s->base.host, a, &set);
+    if (set.ntechniques == 0 && set.ntactics == 0) {
         return;
     }
     jsonw_key(w, "attacks");
     jsonw_arr(w);
     /* One entry per technique; a single tactic goes with each, several as `tactics`. */
-    for (size_t i = 0; i < ntech; i++) {
-        struct attack_ref t = techs[i];
+    for (size_t i = 0; i < set.ntechniques; i++) {
+        const struct attack_ref *r = &set.technique[i];
+        struct attack_ref t = *r;
 
         jsonw_obj(w);
-        t.sub[0] = '\0';
-        attack_ref_url(&t, url, sizeof(url));
-        jsonw_key(w, "technique");
-        jsonw_obj(w);
-        jsonw_kstr(w, "uid", t.technique);
-        jsonw_kstr(w, "src_url", url);
-        jsonw_obj_end(w);
-        if (techs[i].sub[0] != '\0') {
-            attack_ref_url(&techs[i], url, sizeof(url));
-            jsonw_key(w, "sub_technique");
-            jsonw_obj(w);
-            jsonw_kstr(w, "uid", techs[i].sub);
-            jsonw_kstr(w, "src_url", url);
-            jsonw_obj_end(w);
+        t.sub[0] = '\0'; /* the technique of a sub-technique */
+        ocsf_technique(w, "technique", &t, t.technique);
+        if (r->sub[0] != '\0') {
+            ocsf_technique(w, "sub_technique", r, r->sub);
         }
-        if (ntac == 1) {
+        if (set.ntactics == 1) {
             jsonw_key(w, "tactic");
-            jsonw_obj(w);
-            jsonw_kstr(w, "uid", tactics[0]->id);
-            jsonw_kstr(w, "name", tactics[0]->name);
-            jsonw_obj_end(w);
-        } else if (ntac > 1) {
+            ocsf_tactic(w, set.tactic[0]);
+        } else if (set.ntactics > 1) {
             jsonw_key(w, "tactics");
             jsonw_arr(w);
-            for (size_t k = 0; k < ntac; k++) {
-                jsonw_obj(w);
-                jsonw_kstr(w, "uid", tactics[k]->id);
-                jsonw_kstr(w, "name", tactics[k]->name);
-                jsonw_obj_end(w);
+            for (size_t k = 0; k < set.ntactics; k++) {
+                ocsf_tactic(w, set.tactic[k]);
             }
             jsonw_arr_end(w);
         }
         jsonw_obj_end(w);
     }
-    for (size_t k = 0; ntech == 0 && k < ntac; k++) {
+    for (size_t k = 0; set.ntechniques == 0 && k < set.ntactics; k++) {
         jsonw_obj(w);
         jsonw_key(w, "tactic");
-        jsonw_obj(w);
-        jsonw_kstr(w, "uid", tactics[k]->id);
-        jsonw_kstr(w, "name", tactics[k]->name);
-        jsonw_obj_end(w);
+        ocsf_tactic(w, set.tactic[k]);
         jsonw_obj_end(w);
     }
     jsonw_arr_end(w);

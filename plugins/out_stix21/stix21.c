@@ -41,7 +41,7 @@
 
 /* Most SCOs, indicators or attack-patterns one bundle carries. */
 #define STIX_MAX_SCO 48
-#define STIX_MAX_ATTACK 16
+#define STIX_MAX_ATTACK ATTACK_SET_MAX
 /* Relationships and sightings: one per (indicator, technique) pair and per indicator. */
 #define STIX_MAX_OBJ (STIX_MAX_SCO * (STIX_MAX_ATTACK + 1))
 /* "network-traffic--" + uuid + NUL */
@@ -118,10 +118,7 @@ struct stix_state {
     struct plugin_base base; /* first; its out: the bundle, its tmp: canonical JSON, id names */
     struct stix_sco sco[STIX_MAX_SCO];
     size_t nsco;
-    struct attack_ref attack[STIX_MAX_ATTACK]; /* techniques */
-    size_t nattack;
-    const struct attack_tactic *tactics[16];
-    size_t ntactics;
+    struct attack_set attack; /* the rule's techniques and tactics */
     char ap_id[STIX_MAX_ATTACK][STIX_ID_MAX];
     char ind_id[STIX_MAX_SCO][STIX_ID_MAX];
     char obj_id[STIX_MAX_OBJ][STIX_ID_MAX]; /* relationships and sightings */
@@ -371,39 +368,6 @@ stix_collect_scos(struct stix_state *s, const struct kz_alert *a)
     }
 }
 
-/* Collect ATT&CK techniques and tactics from the rule's tags. */
-static void
-stix_collect_attack(struct stix_state *s, const struct kz_alert *a)
-{
-    size_t n = s->base.host->alert_ntags(a);
-
-    s->nattack = 0;
-    s->ntactics = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct attack_ref r;
-        int dup = 0;
-
-        if (!attack_parse_tag(s->base.host->alert_tag(a, i), &r)) {
-            continue;
-        }
-        if (r.kind == ATTACK_TACTIC) {
-            for (size_t k = 0; k < s->ntactics; k++) {
-                dup |= s->tactics[k] == r.tactic;
-            }
-            if (!dup && s->ntactics < sizeof(s->tactics) / sizeof(s->tactics[0])) {
-                s->tactics[s->ntactics++] = r.tactic;
-            }
-            continue;
-        }
-        for (size_t k = 0; k < s->nattack; k++) {
-            dup |= strcmp(attack_ref_id(&s->attack[k]), attack_ref_id(&r)) == 0;
-        }
-        if (!dup && s->nattack < STIX_MAX_ATTACK) {
-            s->attack[s->nattack++] = r;
-        }
-    }
-}
-
 /* Remember a relationship or sighting id for the report. */
 static void
 stix_record(struct stix_state *s, const char *id)
@@ -439,15 +403,15 @@ stix_head(struct jsonw *w, const char *type, const char *id)
 static void
 stix_kill_chain(struct stix_state *s, struct jsonw *w)
 {
-    if (s->ntactics == 0) {
+    if (s->attack.ntactics == 0) {
         return;
     }
     jsonw_key(w, "kill_chain_phases");
     jsonw_arr(w);
-    for (size_t i = 0; i < s->ntactics; i++) {
+    for (size_t i = 0; i < s->attack.ntactics; i++) {
         jsonw_obj(w);
         jsonw_kstr(w, "kill_chain_name", "mitre-attack");
-        jsonw_kstr(w, "phase_name", s->tactics[i]->shortname);
+        jsonw_kstr(w, "phase_name", s->attack.tactic[i]->shortname);
         jsonw_obj_end(w);
     }
     jsonw_arr_end(w);
@@ -484,8 +448,8 @@ stix_kizuna_refs(struct stix_state *s, struct jsonw *w, const struct stix_ctx *c
         jsonw_kstr(w, "external_id", rule);
         jsonw_obj_end(w);
     }
-    for (size_t i = 0; with_attack && i < s->nattack; i++) {
-        stix_attack_ref(w, &s->attack[i]);
+    for (size_t i = 0; with_attack && i < s->attack.ntechniques; i++) {
+        stix_attack_ref(w, &s->attack.technique[i]);
     }
     jsonw_arr_end(w);
 }
@@ -672,7 +636,7 @@ stix_write_report(struct stix_state *s, struct jsonw *w, const struct stix_ctx *
     if (s->nsco > 0) {
         jsonw_str(w, c->od_id);
     }
-    for (size_t i = 0; i < s->nattack; i++) {
+    for (size_t i = 0; i < s->attack.ntechniques; i++) {
         jsonw_str(w, s->ap_id[i]);
     }
     for (size_t i = 0; i < s->nsco; i++) {
@@ -733,8 +697,8 @@ stix_write_bundle(struct stix_state *s, const struct stix_ctx *c)
         jsonw_obj_end(&w);
     }
 
-    for (size_t i = 0; i < s->nattack; i++) {
-        const struct attack_ref *r = &s->attack[i];
+    for (size_t i = 0; i < s->attack.ntechniques; i++) {
+        const struct attack_ref *r = &s->attack.technique[i];
 
         stix_object_id(s, c, s->ap_id[i], "attack-pattern", attack_ref_id(r));
         stix_head(&w, "attack-pattern", s->ap_id[i]);
@@ -775,10 +739,10 @@ stix_write_bundle(struct stix_state *s, const struct stix_ctx *c)
         stix_kizuna_refs(s, &w, c, 1);
         jsonw_obj_end(&w);
         nind++;
-        for (size_t k = 0; k < s->nattack; k++) {
+        for (size_t k = 0; k < s->attack.ntechniques; k++) {
             sbuf_reset(&s->base.tmp);
             sbuf_printf(&s->base.tmp, "%s/relationship/%s/%s", c->alert_id, o->id,
-                        attack_ref_id(&s->attack[k]));
+                        attack_ref_id(&s->attack.technique[k]));
             stix_make_id(id, "relationship", stix_ns_kizuna, s->base.tmp.data, s->base.tmp.len);
             stix_record(s, id);
             stix_head(&w, "relationship", id);
@@ -797,8 +761,9 @@ stix_write_bundle(struct stix_state *s, const struct stix_ctx *c)
             }
         }
     } else {
-        for (size_t i = 0; i < s->nattack; i++) {
-            stix_write_sighting(s, &w, c, s->ap_id[i], attack_ref_id(&s->attack[i]), s->nsco > 0);
+        for (size_t i = 0; i < s->attack.ntechniques; i++) {
+            stix_write_sighting(s, &w, c, s->ap_id[i], attack_ref_id(&s->attack.technique[i]),
+                                s->nsco > 0);
         }
     }
 
@@ -847,7 +812,7 @@ stix_write(struct plugin_base *base, const struct kz_alert *alert)
     stix_object_id(s, &c, c.od_id, "observed-data", NULL);
     s->nobj = 0;
     stix_collect_scos(s, alert);
-    stix_collect_attack(s, alert);
+    alertutil_attack(h, alert, &s->attack);
     stix_write_bundle(s, &c);
     return KZ_OK;
 }

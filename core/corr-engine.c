@@ -1063,6 +1063,34 @@ corr_engine_feed(struct corr_engine *eng, const struct rule *rule, const struct 
     return 0;
 }
 
+/*
+ * Like corr_engine_feed(), but a match below the clock is correlated at once at its own
+ * time instead of being late (corr.h). Asynchronous stores only; otherwise the same as
+ * corr_engine_feed().
+ */
+int
+corr_engine_feed_own_time(struct corr_engine *eng, const struct rule *rule,
+                          const struct event *ev)
+{
+    uint32_t first, end;
+    int64_t t = ev->time_us;
+
+    if (!eng->async || t >= eng->wm || !corr_engine_targets(eng, rule, &first, &end)) {
+        return corr_engine_feed(eng, rule, ev);
+    }
+    eng->stats.fed++;
+    if (t < CORR_MIN_TIME_US || t > CORR_MAX_TIME_US) {
+        eng->stats.skipped++;
+        return 0;
+    }
+    eng->stats.behind++;
+    if (t > eng->max_seen) {
+        eng->max_seen = t;
+    }
+    corr_engine_submit_retained(eng, rule, ev, t);
+    return 0;
+}
+
 /* The clock moved: release waiting matches and due timers in order, then expire groups. */
 void
 corr_engine_advance(struct corr_engine *eng, int64_t watermark_us)

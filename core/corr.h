@@ -111,6 +111,8 @@ struct corr_stats {
     /* Appended (asynchronous stores): */
     uint64_t inflight;         /* matches whose state operations are in flight */
     uint64_t failed_ops;       /* operations the store refused (not transient failures) */
+    uint64_t behind;           /* correlated at their own time below the clock
+                                  (corr_engine_feed_own_time) */
 };
 void corr_engine_get_stats(const struct corr_engine *eng, struct corr_stats *out);
 
@@ -150,6 +152,17 @@ uint64_t corr_engine_inflight(const struct corr_engine *eng);
  * in order, without moving the clock, so that their records can be completed and committed.
  */
 void corr_engine_release(struct corr_engine *eng);
+/*
+ * For stores whose groups each come from one source (a Kafka topic keyed by the group, as a
+ * shared Redis store requires; docs/STATE.md): a match below the clock is not late here when
+ * its own source is not late (the caller decides that against the source's watermark, e.g.
+ * a partition taken over from another process, which restarts from its committed offset):
+ * it is correlated at once, at its own time, and counted in `behind`. Above the clock it
+ * goes through the reorder buffer as with corr_engine_feed(). Asynchronous stores only;
+ * with a synchronous one this is corr_engine_feed(). Returns 0.
+ */
+int corr_engine_feed_own_time(struct corr_engine *eng, const struct rule *rule,
+                              const struct event *ev);
 /* The engine's state store (owned by the engine). */
 struct state_store *corr_engine_store(struct corr_engine *eng);
 /* This process applied source (topic, partition) up to watermark_us (see state_publish()). */

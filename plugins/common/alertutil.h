@@ -235,6 +235,44 @@ alertutil_get(const struct kz_host *h, const struct kz_alert *a, const char *nam
     return alertutil_fields_find(h, a, &group, name, len);
 }
 
+/*
+ * The value of `name` (alertutil_get()) as an IP address in canonical form into canon.
+ * Returns its family, or NETADDR_NONE (canon = "") when there is none or it is no address.
+ */
+static inline enum netaddr_family
+alertutil_get_address(const struct kz_host *h, const struct kz_alert *a, const char *name,
+                      char canon[NETADDR_MAX])
+{
+    size_t n = 0;
+    const char *v = alertutil_get(h, a, name, &n);
+
+    canon[0] = '\0';
+    return v != NULL ? netaddr_parse(v, n, canon) : NETADDR_NONE;
+}
+
+/*
+ * The distinct addresses of field `name` into set (alertutil_addresses()). Returns the index
+ * in set of the alert's own address (alertutil_get_address()), the one formats give the
+ * details of the matched event; -1 when there is none or the set does not hold it.
+ */
+static inline int
+alertutil_addresses_own(const struct kz_host *h, const struct kz_alert *a, const char *name,
+                        struct netaddr_set *set)
+{
+    char own[NETADDR_MAX];
+
+    alertutil_addresses(h, a, name, set);
+    if (alertutil_get_address(h, a, name, own) == NETADDR_NONE) {
+        return -1;
+    }
+    for (size_t i = 0; i < set->n; i++) {
+        if (strcmp(set->addr[i], own) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
 /* The ATT&CK techniques and tactics of the rule's tags (attack_set_add()). */
 static inline void
 alertutil_attack(const struct kz_host *h, const struct kz_alert *a, struct attack_set *set)

@@ -362,4 +362,36 @@ sbuf_xml_cstr(struct sbuf *b, const char *s)
     }
 }
 
+/* Append the XML attribute ` name="v[0..n)"`, the value escaped by sbuf_xml(). */
+static inline void
+sbuf_xml_attr(struct sbuf *b, const char *name, const char *v, size_t n)
+{
+    sbuf_printf(b, " %s=\"", name);
+    sbuf_xml(b, v, n);
+    sbuf_putc(b, '"');
+}
+
+/* sbuf_xml_attr() of a NUL-terminated value. */
+static inline void
+sbuf_xml_cattr(struct sbuf *b, const char *name, const char *v)
+{
+    sbuf_xml_attr(b, name, v, strlen(v));
+}
+
+/* Append the XML element `<tag>v[0..n)</tag>`, the text escaped by sbuf_xml(). */
+static inline void
+sbuf_xml_elem(struct sbuf *b, const char *tag, const char *v, size_t n)
+{
+    sbuf_printf(b, "<%s>", tag);
+    sbuf_xml(b, v, n);
+    sbuf_printf(b, "</%s>", tag);
+}
+
+/* sbuf_xml_elem() of a NUL-terminated text. */
+static inline void
+sbuf_xml_celem(struct sbuf *b, const char *tag, const char *v)
+{
+    sbuf_xml_elem(b, tag, v, strlen(v));
+}
+
 #endif

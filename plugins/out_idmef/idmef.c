@@ -59,29 +59,6 @@ static const struct kz_option idmef_options[] = {
     {NULL, 0, NULL, 0, 0, 0, NULL},
 };
 
-static void
-idmef_attr(struct sbuf *b, const char *name, const char *v, size_t n)
-{
-    sbuf_printf(b, " %s=\"", name);
-    sbuf_xml(b, v, n);
-    sbuf_putc(b, '"');
-}
-
-static void
-idmef_cattr(struct sbuf *b, const char *name, const char *v)
-{
-    idmef_attr(b, name, v, strlen(v));
-}
-
-/* <tag>text</tag> */
-static void
-idmef_elem(struct sbuf *b, const char *tag, const char *v, size_t n)
-{
-    sbuf_printf(b, "<%s>", tag);
-    sbuf_xml(b, v, n);
-    sbuf_printf(b, "</%s>", tag);
-}
-
 /* <Tag ntpstamp="0x...">2026-...Z</Tag> */
 static void
 idmef_time(struct sbuf *b, const char *tag, int64_t us)
@@ -118,7 +95,7 @@ idmef_service(struct plugin_base *s, const struct kz_alert *a, const char *port_
     }
     sbuf_printf(&s->out, "<Service><port>%ld</port>", port);
     if (t != NULL && tn > 0) {
-        idmef_elem(&s->out, "protocol", t, tn);
+        sbuf_xml_elem(&s->out, "protocol", t, tn);
     }
     sbuf_puts(&s->out, "</Service>");
 }
@@ -128,45 +105,39 @@ static void
 idmef_sources(struct plugin_base *s, const struct kz_alert *a)
 {
     const struct kz_host *h = s->host;
-    struct netaddr_set ips, mine;
-    const char *v, *dom, *su;
-    size_t n = 0, dom_n = 0, su_n = 0;
-    int detail_done = 0;
+    struct netaddr_set ips;
+    const char *dom, *su;
+    size_t dom_n = 0, su_n = 0;
+    int own;
 
-    mine.n = 0;
-    v = alertutil_get(h, a, "source.ip", &n);
-    if (v != NULL) {
-        netaddr_set_add(&mine, v, n);
-    }
     dom = alertutil_get(h, a, "source.domain", &dom_n);
     if (dom != NULL && !netaddr_is_hostname(dom, dom_n)) {
         dom = NULL;
     }
     su = alertutil_get(h, a, "source.user.name", &su_n);
-    alertutil_addresses(h, a, "source.ip", &ips);
+    own = alertutil_addresses_own(h, a, "source.ip", &ips);
     for (size_t i = 0; i < ips.n; i++) {
-        int detail = !detail_done && mine.n == 1 && strcmp(ips.addr[i], mine.addr[0]) == 0;
+        int detail = (int)i == own;
 
         sbuf_puts(&s->out, "<Source><Node>");
         if (detail && dom != NULL) {
-            idmef_elem(&s->out, "name", dom, dom_n);
+            sbuf_xml_elem(&s->out, "name", dom, dom_n);
         }
         idmef_address(&s->out, ips.fam[i], ips.addr[i]);
         sbuf_puts(&s->out, "</Node>");
         if (detail) {
             if (su != NULL && su_n > 0) {
                 sbuf_puts(&s->out, "<User><UserId type=\"original-user\">");
-                idmef_elem(&s->out, "name", su, su_n);
+                sbuf_xml_elem(&s->out, "name", su, su_n);
                 sbuf_puts(&s->out, "</UserId></User>");
             }
             idmef_service(s, a, "source.port");
-            detail_done = 1;
         }
         sbuf_puts(&s->out, "</Source>");
     }
-    if (!detail_done && dom != NULL) {
+    if (own < 0 && dom != NULL) {
         sbuf_puts(&s->out, "<Source><Node>");
-        idmef_elem(&s->out, "name", dom, dom_n);
+        sbuf_xml_elem(&s->out, "name", dom, dom_n);
         sbuf_puts(&s->out, "</Node></Source>");
     }
 }
@@ -176,18 +147,15 @@ idmef_target(struct plugin_base *s, const struct kz_alert *a)
 {
     const struct kz_host *h = s->host;
     struct alertutil_values users;
-    const char *ip, *host, *proc, *pid;
-    size_t ip_n = 0, host_n = 0, proc_n = 0, pid_n = 0;
+    const char *host, *proc, *pid;
+    size_t host_n = 0, proc_n = 0, pid_n = 0;
     char canon[NETADDR_MAX];
-    enum netaddr_family fam = NETADDR_NONE;
+    enum netaddr_family fam;
     size_t before = s->out.len, mark;
     int any = 0;
 
     sbuf_puts(&s->out, "<Target>");
-    ip = alertutil_get(h, a, "destination.ip", &ip_n);
-    if (ip != NULL) {
-        fam = netaddr_parse(ip, ip_n, canon);
-    }
+    fam = alertutil_get_address(h, a, "destination.ip", canon);
     host = alertutil_get(h, a, "host.name", &host_n);
     if (host != NULL && host_n == 0) {
         host = NULL;
@@ -195,7 +163,7 @@ idmef_target(struct plugin_base *s, const struct kz_alert *a)
     if (fam != NETADDR_NONE || host != NULL) {
         sbuf_puts(&s->out, "<Node>");
         if (host != NULL) {
-            idmef_elem(&s->out, "name", host, host_n);
+            sbuf_xml_elem(&s->out, "name", host, host_n);
         }
         if (fam != NETADDR_NONE) {
             idmef_address(&s->out, fam, canon);
@@ -208,7 +176,7 @@ idmef_target(struct plugin_base *s, const struct kz_alert *a)
         sbuf_puts(&s->out, "<User>");
         for (size_t i = 0; i < users.n; i++) {
             sbuf_puts(&s->out, "<UserId type=\"target-user\">");
-            idmef_elem(&s->out, "name", users.v[i].p, users.v[i].n);
+            sbuf_xml_elem(&s->out, "name", users.v[i].p, users.v[i].n);
             sbuf_puts(&s->out, "</UserId>");
         }
         sbuf_puts(&s->out, "</User>");
@@ -217,10 +185,10 @@ idmef_target(struct plugin_base *s, const struct kz_alert *a)
     proc = alertutil_get(h, a, "process.name", &proc_n);
     if (proc != NULL && proc_n > 0) {
         sbuf_puts(&s->out, "<Process>");
-        idmef_elem(&s->out, "name", proc, proc_n);
+        sbuf_xml_elem(&s->out, "name", proc, proc_n);
         pid = alertutil_get(h, a, "process.pid", &pid_n);
         if (pid != NULL && pid_n > 0) {
-            idmef_elem(&s->out, "pid", pid, pid_n);
+            sbuf_xml_elem(&s->out, "pid", pid, pid_n);
         }
         sbuf_puts(&s->out, "</Process>");
         any = 1;
@@ -240,7 +208,7 @@ idmef_reference(struct sbuf *b, const char *origin, const char *meaning, const c
                 const char *url_prefix, const char *url)
 {
     sbuf_printf(b, "<Reference origin=\"%s\"", origin);
-    idmef_cattr(b, "meaning", meaning);
+    sbuf_xml_cattr(b, "meaning", meaning);
     sbuf_puts(b, "><name>");
     sbuf_xml_cstr(b, name);
     sbuf_puts(b, "</name><url>");
@@ -258,7 +226,7 @@ idmef_classification(struct plugin_base *s, const struct kz_alert *a)
     size_t n = h->alert_ntags(a);
 
     sbuf_puts(&s->out, "<Classification");
-    idmef_cattr(&s->out, "text", alertutil_str(h, a, KZ_ALERT_RULE_TITLE));
+    sbuf_xml_cattr(&s->out, "text", alertutil_str(h, a, KZ_ALERT_RULE_TITLE));
     sbuf_puts(&s->out, ">");
     idmef_reference(&s->out, "user-specific", "kizuna rule", rule,
                     cfg->rule_url != NULL ? cfg->rule_url : "", rule);
@@ -318,8 +286,7 @@ idmef_correlation(struct plugin_base *s, const struct kz_alert *a, const char *a
     size_t nev = h->alert_nevidence(a);
 
     sbuf_puts(&s->out, "<CorrelationAlert>");
-    idmef_elem(&s->out, "name", alertutil_str(h, a, KZ_ALERT_RULE_TITLE),
-               strlen(alertutil_str(h, a, KZ_ALERT_RULE_TITLE)));
+    sbuf_xml_celem(&s->out, "name", alertutil_str(h, a, KZ_ALERT_RULE_TITLE));
     for (size_t e = 0; e < nev; e++) {
         char u[UUID5_TEXT_LEN + 1];
         const char *id;
@@ -327,7 +294,7 @@ idmef_correlation(struct plugin_base *s, const struct kz_alert *a, const char *a
 
         idmef_evidence_ident(s, a, e, u, &id, &id_n);
         sbuf_puts(&s->out, "<alertident");
-        idmef_cattr(&s->out, "analyzerid", analyzer);
+        sbuf_xml_cattr(&s->out, "analyzerid", analyzer);
         sbuf_putc(&s->out, '>');
         sbuf_xml(&s->out, id, id_n);
         sbuf_puts(&s->out, "</alertident>");
@@ -335,7 +302,7 @@ idmef_correlation(struct plugin_base *s, const struct kz_alert *a, const char *a
     if (nev == 0) {
         /* alertident+ : without evidence, the alert stands for itself. */
         sbuf_puts(&s->out, "<alertident");
-        idmef_cattr(&s->out, "analyzerid", analyzer);
+        sbuf_xml_cattr(&s->out, "analyzerid", analyzer);
         sbuf_putc(&s->out, '>');
         sbuf_xml_cstr(&s->out, alertutil_str(h, a, KZ_ALERT_ID));
         sbuf_puts(&s->out, "</alertident>");
@@ -347,7 +314,7 @@ static void
 idmef_data(struct sbuf *b, const char *type, const char *meaning, const char *v, size_t n)
 {
     sbuf_printf(b, "<AdditionalData type=\"%s\"", type);
-    idmef_cattr(b, "meaning", meaning);
+    sbuf_xml_cattr(b, "meaning", meaning);
     sbuf_printf(b, "><%s>", type);
     sbuf_xml(b, v, n);
     sbuf_printf(b, "</%s></AdditionalData>", type);
@@ -412,10 +379,10 @@ idmef_write(struct plugin_base *s, const struct kz_alert *a)
     sbuf_puts(&s->out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
                        "<IDMEF-Message xmlns=\"http://iana.org/idmef\" version=\"1.0\">"
                        "<Alert");
-    idmef_cattr(&s->out, "messageid", alertutil_str(h, a, KZ_ALERT_ID));
+    sbuf_xml_cattr(&s->out, "messageid", alertutil_str(h, a, KZ_ALERT_ID));
     sbuf_puts(&s->out, "><Analyzer");
-    idmef_cattr(&s->out, "analyzerid", analyzer);
-    idmef_cattr(&s->out, "name", cfg->analyzer_name != NULL ? cfg->analyzer_name : "kizunad");
+    sbuf_xml_cattr(&s->out, "analyzerid", analyzer);
+    sbuf_xml_cattr(&s->out, "name", cfg->analyzer_name != NULL ? cfg->analyzer_name : "kizunad");
     sbuf_puts(&s->out,
               " manufacturer=\"kizuna\" model=\"kizunad\" version=\"" IDMEF_ANALYZER_VERSION
               "\" class=\"Correlation\"/>");

@@ -50,20 +50,6 @@ static const struct kz_option iodef_options[] = {
 };
 
 static void
-iodef_elem(struct sbuf *b, const char *tag, const char *v, size_t n)
-{
-    sbuf_printf(b, "<%s>", tag);
-    sbuf_xml(b, v, n);
-    sbuf_printf(b, "</%s>", tag);
-}
-
-static void
-iodef_celem(struct sbuf *b, const char *tag, const char *v)
-{
-    iodef_elem(b, tag, v, strlen(v));
-}
-
-static void
 iodef_time(struct sbuf *b, const char *tag, int64_t us)
 {
     char t[TIMEFMT_MAX];
@@ -75,9 +61,9 @@ iodef_time(struct sbuf *b, const char *tag, int64_t us)
 static void
 iodef_data(struct sbuf *b, const char *dtype, const char *meaning, const char *v, size_t n)
 {
-    sbuf_printf(b, "<AdditionalData dtype=\"%s\" meaning=\"", dtype);
-    sbuf_xml_cstr(b, meaning);
-    sbuf_puts(b, "\">");
+    sbuf_printf(b, "<AdditionalData dtype=\"%s\"", dtype);
+    sbuf_xml_cattr(b, "meaning", meaning);
+    sbuf_putc(b, '>');
     sbuf_xml(b, v, n);
     sbuf_puts(b, "</AdditionalData>");
 }
@@ -139,41 +125,35 @@ static void
 iodef_sources(struct plugin_base *s, const struct kz_alert *a)
 {
     const struct kz_host *h = s->host;
-    struct netaddr_set ips, mine;
-    const char *v, *dom;
-    size_t n = 0, dom_n = 0;
-    int detail_done = 0;
+    struct netaddr_set ips;
+    const char *dom;
+    size_t dom_n = 0;
+    int own;
 
-    mine.n = 0;
-    v = alertutil_get(h, a, "source.ip", &n);
-    if (v != NULL) {
-        netaddr_set_add(&mine, v, n);
-    }
     dom = alertutil_get(h, a, "source.domain", &dom_n);
     if (dom != NULL && dom_n == 0) {
         dom = NULL;
     }
-    alertutil_addresses(h, a, "source.ip", &ips);
+    own = alertutil_addresses_own(h, a, "source.ip", &ips);
     for (size_t i = 0; i < ips.n; i++) {
-        int detail = !detail_done && mine.n == 1 && strcmp(ips.addr[i], mine.addr[0]) == 0;
+        int detail = (int)i == own;
 
         sbuf_puts(&s->out, "<System category=\"source\"><Node>");
         if (detail && dom != NULL) {
             sbuf_puts(&s->out, "<DomainData>");
-            iodef_elem(&s->out, "Name", dom, dom_n);
+            sbuf_xml_elem(&s->out, "Name", dom, dom_n);
             sbuf_puts(&s->out, "</DomainData>");
         }
         iodef_address(&s->out, ips.fam[i], ips.addr[i]);
         sbuf_puts(&s->out, "</Node>");
         if (detail) {
             iodef_service(s, a, "source.port");
-            detail_done = 1;
         }
         sbuf_puts(&s->out, "</System>");
     }
-    if (!detail_done && dom != NULL) {
+    if (own < 0 && dom != NULL) {
         sbuf_puts(&s->out, "<System category=\"source\"><Node><DomainData>");
-        iodef_elem(&s->out, "Name", dom, dom_n);
+        sbuf_xml_elem(&s->out, "Name", dom, dom_n);
         sbuf_puts(&s->out, "</DomainData></Node></System>");
     }
 }
@@ -183,15 +163,11 @@ iodef_target(struct plugin_base *s, const struct kz_alert *a)
 {
     const struct kz_host *h = s->host;
     struct alertutil_values users;
-    const char *ip, *host;
-    size_t ip_n = 0, host_n = 0;
+    const char *host;
+    size_t host_n = 0;
     char canon[NETADDR_MAX];
-    enum netaddr_family fam = NETADDR_NONE;
+    enum netaddr_family fam = alertutil_get_address(h, a, "destination.ip", canon);
 
-    ip = alertutil_get(h, a, "destination.ip", &ip_n);
-    if (ip != NULL) {
-        fam = netaddr_parse(ip, ip_n, canon);
-    }
     host = alertutil_get(h, a, "host.name", &host_n);
     if (host != NULL && host_n == 0) {
         host = NULL;
@@ -202,7 +178,7 @@ iodef_target(struct plugin_base *s, const struct kz_alert *a)
     sbuf_puts(&s->out, "<System category=\"target\"><Node>");
     if (host != NULL) {
         sbuf_puts(&s->out, "<DomainData>");
-        iodef_elem(&s->out, "Name", host, host_n);
+        sbuf_xml_elem(&s->out, "Name", host, host_n);
         sbuf_puts(&s->out, "</DomainData>");
     }
     if (fam != NETADDR_NONE) {
@@ -292,24 +268,24 @@ iodef_write(struct plugin_base *s, const struct kz_alert *a)
         contact = host;
     }
     sbuf_puts(&s->out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><IODEF-Document "
-                       "version=\"2.00\" xml:lang=\"");
-    sbuf_xml_cstr(&s->out, cfg->lang != NULL ? cfg->lang : "en");
-    sbuf_puts(&s->out, "\" xmlns=\"urn:ietf:params:xml:ns:iodef-2.0\">"
+                       "version=\"2.00\"");
+    sbuf_xml_cattr(&s->out, "xml:lang", cfg->lang != NULL ? cfg->lang : "en");
+    sbuf_puts(&s->out, " xmlns=\"urn:ietf:params:xml:ns:iodef-2.0\">"
                        "<Incident purpose=\"reporting\" status=\"new\"");
     iodef_restriction(&s->out, alertutil_tlp(h, a));
-    sbuf_puts(&s->out, "><IncidentID name=\"");
-    sbuf_xml_cstr(&s->out, host);
-    sbuf_puts(&s->out, "\">");
+    sbuf_puts(&s->out, "><IncidentID");
+    sbuf_xml_cattr(&s->out, "name", host);
+    sbuf_putc(&s->out, '>');
     sbuf_xml_cstr(&s->out, alertutil_str(h, a, KZ_ALERT_ID));
     sbuf_puts(&s->out, "</IncidentID>");
     iodef_time(&s->out, "DetectTime", h->alert_time(a, KZ_TIME_FIRST));
     iodef_time(&s->out, "GenerationTime", h->alert_time(a, KZ_TIME_ALERT));
-    iodef_celem(&s->out, "Description", title);
+    sbuf_xml_celem(&s->out, "Description", title);
 
     sbuf_puts(&s->out, "<Discovery source=\"siem\"><DetectionPattern><Application>"
                        "<Description>kizunad</Description></Application>");
-    iodef_celem(&s->out, "Description", title);
-    iodef_celem(&s->out, "DetectionConfiguration", alertutil_str(h, a, KZ_ALERT_RULE_ID));
+    sbuf_xml_celem(&s->out, "Description", title);
+    sbuf_xml_celem(&s->out, "DetectionConfiguration", alertutil_str(h, a, KZ_ALERT_RULE_ID));
     sbuf_puts(&s->out, "</DetectionPattern></Discovery>");
 
     sbuf_printf(&s->out, "<Assessment occurrence=\"actual\"><SystemImpact severity=\"%s\">",
@@ -342,10 +318,10 @@ iodef_write(struct plugin_base *s, const struct kz_alert *a)
     }
 
     sbuf_puts(&s->out, "<Contact role=\"creator\" type=\"organization\">");
-    iodef_celem(&s->out, "ContactName", contact);
+    sbuf_xml_celem(&s->out, "ContactName", contact);
     if (cfg->contact_email != NULL && cfg->contact_email[0] != '\0') {
         sbuf_puts(&s->out, "<Email>");
-        iodef_celem(&s->out, "EmailTo", cfg->contact_email);
+        sbuf_xml_celem(&s->out, "EmailTo", cfg->contact_email);
         sbuf_puts(&s->out, "</Email>");
     }
     sbuf_puts(&s->out, "</Contact>");

@@ -236,23 +236,32 @@ stix_sco_add(struct stix_state *s, struct stix_sco *o)
     return (int)s->nsco++;
 }
 
+/* A value SCO (address, domain name, user account) of v[0..n) in *o, not added yet. */
+static void
+stix_sco_value(struct stix_sco *o, enum stix_sco_type type, const char *v, size_t n, int attacker)
+{
+    memset(o, 0, sizeof(*o));
+    o->type = type;
+    o->value = v;
+    o->value_len = n;
+    o->attacker = attacker;
+    o->src = o->dst = -1;
+}
+
 /* Add an address SCO for value v if it is an IPv4/IPv6 address; returns the index or -1. */
 static int
 stix_add_address(struct stix_state *s, const char *v, size_t n, int attacker)
 {
     struct stix_sco o;
-    enum netaddr_family fam;
+    char canon[NETADDR_MAX];
+    enum netaddr_family fam = netaddr_parse(v, n, canon);
 
-    memset(&o, 0, sizeof(o));
-    fam = netaddr_parse(v, n, o.addr);
     if (fam == NETADDR_NONE) {
         return -1;
     }
-    o.type = fam == NETADDR_V4 ? SCO_IPV4 : SCO_IPV6;
-    o.value = o.addr;
-    o.value_len = strlen(o.addr);
-    o.attacker = attacker;
-    o.src = o.dst = -1;
+    stix_sco_value(&o, fam == NETADDR_V4 ? SCO_IPV4 : SCO_IPV6, NULL, strlen(canon), attacker);
+    memcpy(o.addr, canon, o.value_len + 1);
+    o.value = o.addr; /* the SCO keeps its own copy of the canonical text */
     return stix_sco_add(s, &o);
 }
 
@@ -264,12 +273,7 @@ stix_add_domain(struct stix_state *s, const char *v, size_t n, int attacker)
     if (!netaddr_is_hostname(v, n)) {
         return;
     }
-    memset(&o, 0, sizeof(o));
-    o.type = SCO_DOMAIN;
-    o.value = v;
-    o.value_len = n;
-    o.attacker = attacker;
-    o.src = o.dst = -1;
+    stix_sco_value(&o, SCO_DOMAIN, v, n, attacker);
     stix_sco_add(s, &o);
 }
 
@@ -340,11 +344,7 @@ stix_collect_scos(struct stix_state *s, const struct kz_alert *a)
     for (size_t i = 0; i < vals.n; i++) {
         struct stix_sco o;
 
-        memset(&o, 0, sizeof(o));
-        o.type = SCO_USER;
-        o.value = vals.v[i].p;
-        o.value_len = vals.v[i].n;
-        o.src = o.dst = -1;
+        stix_sco_value(&o, SCO_USER, vals.v[i].p, vals.v[i].n, 0);
         stix_sco_add(s, &o);
     }
     if (src >= 0 || dst >= 0) {

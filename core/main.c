@@ -83,6 +83,10 @@ struct daemon {
     struct state_store *state; /* the Redis store (owned by the pipeline), or NULL */
     uv_timer_t drain;          /* shutdown: waits for state operations in flight */
     uint64_t drain_started;
+    /* Kafka records complete but for alerts that wait in memory for a full spool: they
+       are acknowledged once every output is writable again (daemon_release_held). */
+    struct event_source *held;
+    size_t nheld, held_cap;
 };
 
 /* Shutdown waits at most this long for the state store's answers (then exits anyway). */
@@ -247,6 +251,38 @@ daemon_kafka_stopped_cb(void *arg)
     daemon_input_finished(arg);
 }
 
+/*
+ * Keep a complete record's acknowledgement back: an alert handed to the outputs waits in
+ * memory because a partner's spool refused it (full disk, spool.max_bytes), and a record is
+ * complete only once its alerts are spooled (DESIGN.md). Acknowledging it now would let a
+ * crash lose that alert for good.
+ */
+static void
+daemon_hold(struct daemon *d, const struct event_source *src)
+{
+    if (d->nheld == d->held_cap) {
+        d->held_cap = d->held_cap ? 2 * d->held_cap : 64;
+        d->held = xreallocarray(d->held, d->held_cap, sizeof(*d->held));
+    }
+    d->held[d->nheld++] = *src;
+}
+
+/* Every output accepts alerts again: what was held is spooled, acknowledge it. */
+static void
+daemon_release_held(struct daemon *d)
+{
+    if (d->nheld == 0 || !output_set_writable(d->outputs)) {
+        return;
+    }
+    for (size_t i = 0; i < d->nheld; i++) {
+        const struct event_source *src = &d->held[i];
+        if (src->input < d->ninputs && d->inputs[src->input].kafka != NULL) {
+            kafka_input_ack(d->inputs[src->input].kafka, src);
+        }
+    }
+    d->nheld = 0;
+}
+
 static int
 daemon_kafka_record_cb(void *arg, const struct event_source *src, const char *data, size_t len,
                        int64_t kafka_timestamp_ms)
@@ -260,18 +296,27 @@ daemon_kafka_record_cb(void *arg, const struct event_source *src, const char *da
     if (pipeline_process(di->d->pipe, src, ci->format, data, len) == PIPELINE_PENDING) {
         return KAFKA_RECORD_PENDING; /* daemon_ack_cb completes it */
     }
+    if (!output_set_writable(di->d->outputs)) {
+        daemon_hold(di->d, src); /* one of its alerts waits for a spool */
+        return KAFKA_RECORD_PENDING;
+    }
     return KAFKA_RECORD_DONE;
 }
 
 /*
  * A record that returned PIPELINE_PENDING is complete: its state writes were acknowledged
- * by the store and its alerts handed to the outputs. Kafka may store its offset now.
+ * by the store and its alerts handed to the outputs. Kafka may store its offset now, unless
+ * an alert waits for a full spool (then it is held like in daemon_kafka_record_cb).
  */
 static void
 daemon_ack_cb(void *arg, const struct event_source *src)
 {
     struct daemon *d = arg;
 
+    if (!output_set_writable(d->outputs)) {
+        daemon_hold(d, src);
+        return;
+    }
     if (src->input < d->ninputs && d->inputs[src->input].kafka != NULL) {
         kafka_input_ack(d->inputs[src->input].kafka, src);
     }
@@ -316,6 +361,7 @@ daemon_writable_cb(void *arg)
 {
     struct daemon *d = arg;
 
+    daemon_release_held(d); /* also while stopping: the final commit can include them */
     if (!d->stopping) {
         uv_timer_start(&d->resume, daemon_resume_cb, 0, 0);
     }
@@ -724,6 +770,7 @@ daemon_free(struct daemon *d)
     observe_free(d->observe);
     free(d->kafka);
     free(d->inputs);
+    free(d->held);
     pipeline_free(d->pipe); /* and the state store, whose handles close on the loop: */
     if (d->loop != NULL && d->state != NULL) {
         uv_run(d->loop, UV_RUN_DEFAULT);

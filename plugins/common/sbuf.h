@@ -210,9 +210,25 @@ sbuf_utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
     return need + 1;
 }
 
-/* Append s[0..len) with invalid UTF-8 replaced by U+FFFD (no other change). */
+/* Append U+FFFD REPLACEMENT CHARACTER, what invalid or unwanted input becomes. */
 static inline void
-sbuf_utf8(struct sbuf *b, const char *s, size_t len)
+sbuf_put_replacement(struct sbuf *b)
+{
+    sbuf_append(b, "\xef\xbf\xbd", 3);
+}
+
+/*
+ * Writes one valid code point cp, whose UTF-8 bytes are p[0..k), the way a text format
+ * wants it (as is, escaped, or replaced): the format-specific half of sbuf_escape().
+ */
+typedef void (*sbuf_escape_cb)(struct sbuf *b, uint32_t cp, const unsigned char *p, size_t k);
+
+/*
+ * Append s[0..len) decoded as UTF-8: each maximal invalid subpart as one U+FFFD, each code
+ * point through esc. Every text escaping of the plugins is one esc over this walk.
+ */
+static inline void
+sbuf_escape(struct sbuf *b, const char *s, size_t len, sbuf_escape_cb esc)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
@@ -222,12 +238,27 @@ sbuf_utf8(struct sbuf *b, const char *s, size_t len)
         size_t k = sbuf_utf8_next(p + i, len - i, &cp);
 
         if (cp == SBUF_UTF8_BAD) {
-            sbuf_append(b, "\xef\xbf\xbd", 3);
+            sbuf_put_replacement(b);
         } else {
-            sbuf_append(b, p + i, k);
+            esc(b, cp, p + i, k);
         }
         i += k;
     }
+}
+
+/* sbuf_escape_cb that keeps every code point as it is. */
+static inline void
+sbuf_escape_none(struct sbuf *b, uint32_t cp, const unsigned char *p, size_t k)
+{
+    (void)cp;
+    sbuf_append(b, p, k);
+}
+
+/* Append s[0..len) with invalid UTF-8 replaced by U+FFFD (no other change). */
+static inline void
+sbuf_utf8(struct sbuf *b, const char *s, size_t len)
+{
+    sbuf_escape(b, s, len, sbuf_escape_none);
 }
 
 /*
@@ -259,7 +290,7 @@ sbuf_json_chars(struct sbuf *b, const char *s, size_t len)
         }
         k = sbuf_utf8_next(p + i, len - i, &cp);
         if (cp == SBUF_UTF8_BAD) {
-            sbuf_append(b, "\xef\xbf\xbd", 3);
+            sbuf_put_replacement(b);
         } else if (cp == '"') {
             sbuf_append(b, "\\\"", 2);
         } else if (cp == '\\') {
@@ -300,6 +331,45 @@ sbuf_json_cstr(struct sbuf *b, const char *s)
     sbuf_json_str(b, s != NULL ? s : "", s != NULL ? strlen(s) : 0);
 }
 
+/* sbuf_escape_cb for XML 1.0 text and attribute values (see sbuf_xml()). */
+static inline void
+sbuf_escape_xml(struct sbuf *b, uint32_t cp, const unsigned char *p, size_t k)
+{
+    switch (cp) {
+    case '&':
+        sbuf_append(b, "&amp;", 5);
+        break;
+    case '<':
+        sbuf_append(b, "&lt;", 4);
+        break;
+    case '>':
+        sbuf_append(b, "&gt;", 4);
+        break;
+    case '"':
+        sbuf_append(b, "&quot;", 6);
+        break;
+    case '\'':
+        sbuf_append(b, "&apos;", 6);
+        break;
+    case '\t':
+        sbuf_append(b, "&#9;", 4);
+        break;
+    case '\n':
+        sbuf_append(b, "&#10;", 5);
+        break;
+    case '\r':
+        sbuf_append(b, "&#13;", 5);
+        break;
+    default:
+        if (cp < 0x20 || cp == 0xfffe || cp == 0xffff) {
+            sbuf_put_replacement(b);
+        } else {
+            sbuf_append(b, p, k);
+        }
+        break;
+    }
+}
+
 /*
  * Append s[0..len) escaped for XML 1.0 character data and attribute values: & < > " ' as
  * entities, TAB LF CR as character references (so the document stays on one line and
@@ -309,48 +379,7 @@ sbuf_json_cstr(struct sbuf *b, const char *s)
 static inline void
 sbuf_xml(struct sbuf *b, const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-
-    while (i < len) {
-        uint32_t cp;
-        size_t k = sbuf_utf8_next(p + i, len - i, &cp);
-
-        switch (cp) {
-        case '&':
-            sbuf_append(b, "&amp;", 5);
-            break;
-        case '<':
-            sbuf_append(b, "&lt;", 4);
-            break;
-        case '>':
-            sbuf_append(b, "&gt;", 4);
-            break;
-        case '"':
-            sbuf_append(b, "&quot;", 6);
-            break;
-        case '\'':
-            sbuf_append(b, "&apos;", 6);
-            break;
-        case '\t':
-            sbuf_append(b, "&#9;", 4);
-            break;
-        case '\n':
-            sbuf_append(b, "&#10;", 5);
-            break;
-        case '\r':
-            sbuf_append(b, "&#13;", 5);
-            break;
-        default:
-            if (cp == SBUF_UTF8_BAD || cp < 0x20 || cp == 0xfffe || cp == 0xffff) {
-                sbuf_append(b, "\xef\xbf\xbd", 3);
-            } else {
-                sbuf_append(b, p + i, k);
-            }
-            break;
-        }
-        i += k;
-    }
+    sbuf_escape(b, s, len, sbuf_escape_xml);
 }
 
 /* sbuf_xml() of a NUL-terminated string; NULL appends nothing. */

@@ -114,28 +114,46 @@ struct cef_state {
     size_t nkeys;
 };
 
+/* sbuf_escape_cb of a header field: '\' and '|' escaped, line breaks as spaces. */
+static void
+cef_escape_header(struct sbuf *b, uint32_t cp, const unsigned char *p, size_t k)
+{
+    if (cp == '\\' || cp == '|') {
+        sbuf_putc(b, '\\');
+        sbuf_putc(b, (char)cp);
+    } else if (cp == '\r' || cp == '\n') {
+        sbuf_putc(b, ' ');
+    } else if ((cp < 0x20 && cp != '\t') || cp == 0x7f) {
+        sbuf_put_replacement(b);
+    } else {
+        sbuf_append(b, p, k);
+    }
+}
+
 /* Header field: '\' and '|' escaped; line breaks as spaces; bad bytes as U+FFFD. */
 static void
 cef_header_field(struct sbuf *b, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
-    size_t len = strlen((const char *)p), i = 0;
+    if (s != NULL) {
+        sbuf_escape(b, s, strlen(s), cef_escape_header);
+    }
+}
 
-    while (i < len) {
-        uint32_t cp;
-        size_t k = sbuf_utf8_next(p + i, len - i, &cp);
-
-        if (cp == '\\' || cp == '|') {
-            sbuf_putc(b, '\\');
-            sbuf_putc(b, (char)cp);
-        } else if (cp == '\r' || cp == '\n') {
-            sbuf_putc(b, ' ');
-        } else if (cp == SBUF_UTF8_BAD || (cp < 0x20 && cp != '\t') || cp == 0x7f) {
-            sbuf_append(b, "\xef\xbf\xbd", 3);
-        } else {
-            sbuf_append(b, p + i, k);
-        }
-        i += k;
+/* sbuf_escape_cb of an extension value: '\' and '=' escaped, line breaks as \n and \r. */
+static void
+cef_escape_value(struct sbuf *b, uint32_t cp, const unsigned char *p, size_t k)
+{
+    if (cp == '\\' || cp == '=') {
+        sbuf_putc(b, '\\');
+        sbuf_putc(b, (char)cp);
+    } else if (cp == '\n') {
+        sbuf_append(b, "\\n", 2);
+    } else if (cp == '\r') {
+        sbuf_append(b, "\\r", 2);
+    } else if ((cp < 0x20 && cp != '\t') || cp == 0x7f) {
+        sbuf_put_replacement(b);
+    } else {
+        sbuf_append(b, p, k);
     }
 }
 
@@ -146,29 +164,14 @@ cef_header_field(struct sbuf *b, const char *s)
 static void
 cef_value(struct sbuf *b, const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-
-    while (i < len) {
-        uint32_t cp;
-        size_t k = sbuf_utf8_next(p + i, len - i, &cp);
-
-        if (cp == '\\' || cp == '=' || (cp == '"' && i == 0)) {
-            /* A leading '"' as \": decode_cef() would take a value that starts with '"'
-             * as quoted up to any later '"' before a key, swallowing the pairs between. */
-            sbuf_putc(b, '\\');
-            sbuf_putc(b, (char)cp);
-        } else if (cp == '\n') {
-            sbuf_append(b, "\\n", 2);
-        } else if (cp == '\r') {
-            sbuf_append(b, "\\r", 2);
-        } else if (cp == SBUF_UTF8_BAD || (cp < 0x20 && cp != '\t') || cp == 0x7f) {
-            sbuf_append(b, "\xef\xbf\xbd", 3);
-        } else {
-            sbuf_append(b, p + i, k);
-        }
-        i += k;
+    if (len > 0 && s[0] == '"') {
+        /* A leading '"' as \": decode_cef() would take a value that starts with '"'
+         * as quoted up to any later '"' before a key, swallowing the pairs between. */
+        sbuf_append(b, "\\\"", 2);
+        s++;
+        len--;
     }
+    sbuf_escape(b, s, len, cef_escape_value);
 }
 
 static int

@@ -119,28 +119,26 @@ syslog_header_field(struct sbuf *b, const char *s, size_t max)
     }
 }
 
-/* UTF-8 text with control characters as spaces; in a PARAM-VALUE also " \ ] escaped. */
+/* sbuf_escape_cb of MSG text: control characters (line breaks too) as spaces. */
 static void
-syslog_text(struct sbuf *b, const char *s, size_t len, int param)
+syslog_escape_msg(struct sbuf *b, uint32_t cp, const unsigned char *p, size_t k)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
+    if (cp < 0x20 || cp == 0x7f) {
+        sbuf_putc(b, ' ');
+    } else {
+        sbuf_append(b, p, k);
+    }
+}
 
-    while (i < len) {
-        uint32_t cp;
-        size_t k = sbuf_utf8_next(p + i, len - i, &cp);
-
-        if (cp == SBUF_UTF8_BAD) {
-            sbuf_append(b, "\xef\xbf\xbd", 3);
-        } else if (cp < 0x20 || cp == 0x7f) {
-            sbuf_putc(b, ' ');
-        } else if (param && (cp == '"' || cp == '\\' || cp == ']')) {
-            sbuf_putc(b, '\\');
-            sbuf_putc(b, (char)cp);
-        } else {
-            sbuf_append(b, p + i, k);
-        }
-        i += k;
+/* sbuf_escape_cb of a PARAM-VALUE: as MSG text, and " \ ] escaped (RFC 5424 6.3.3). */
+static void
+syslog_escape_param(struct sbuf *b, uint32_t cp, const unsigned char *p, size_t k)
+{
+    if (cp == '"' || cp == '\\' || cp == ']') {
+        sbuf_putc(b, '\\');
+        sbuf_putc(b, (char)cp);
+    } else {
+        syslog_escape_msg(b, cp, p, k);
     }
 }
 
@@ -151,7 +149,7 @@ syslog_param(struct sbuf *b, const char *name, const char *v, size_t n)
         return;
     }
     sbuf_printf(b, " %s=\"", name);
-    syslog_text(b, v, n, 1);
+    sbuf_escape(b, v, n, syslog_escape_param);
     sbuf_putc(b, '"');
 }
 
@@ -241,11 +239,11 @@ syslog_write(struct plugin_base *base, const struct kz_alert *a)
     if (cfg->bom) {
         sbuf_append(&base->out, "\xef\xbb\xbf", 3);
     }
-    syslog_text(&base->out, title, strlen(title), 0);
+    sbuf_escape(&base->out, title, strlen(title), syslog_escape_msg);
     v = h->alert_get(a, "message", &n);
     if (v != NULL && n > 0) {
         sbuf_puts(&base->out, ": ");
-        syslog_text(&base->out, v, n, 0);
+        sbuf_escape(&base->out, v, n, syslog_escape_msg);
     }
     sbuf_putc(&base->out, '\n');
     return KZ_OK;

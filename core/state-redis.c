@@ -26,7 +26,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
@@ -60,6 +59,13 @@ enum sr_call_type {
     SR_CALL_OPS,   /* W, D, S, A on one group */
     SR_CALL_CLOCK, /* C: publish and read the shared clock */
     SR_CALL_FIRE,  /* F: fire due timers of one shard */
+};
+
+/* Our hiredis adapter's state (see "hiredis on libuv" below). */
+struct sr_uv {
+    redisAsyncContext *ac;
+    uv_poll_t handle;
+    int events;
 };
 
 /* One script call. */
@@ -828,7 +834,7 @@ sr_update_ref(struct sr_store *st)
                 st->nocalls > 0 || st->round_active || st->conn == SR_CONNECTING);
 
     if (st->ac != NULL && st->ac->ev.data != NULL) {
-        uv_handle_t *h = (uv_handle_t *)&((redisLibuvEvents *)st->ac->ev.data)->handle;
+        uv_handle_t *h = (uv_handle_t *)&((struct sr_uv *)st->ac->ev.data)->handle;
         if (busy) {
             uv_ref(h);
         } else {
@@ -876,6 +882,106 @@ sr_reply_clock(struct sr_store *st, const redisReply *r)
     sr_round_fire(st, upto);
 }
 
+/*
+ * --- hiredis on libuv ---
+ * Our own adapter rather than hiredis/adapters/libuv.h, whose poll callback drops every
+ * event that comes with an error status: a refused connect or a reset connection then goes
+ * unnoticed until a time-out. Here an error status lets hiredis try its read (or, while
+ * connecting, its write), which fails and reports the error at once.
+ */
+
+static void
+sr_uv_poll_cb(uv_poll_t *h, int status, int events)
+{
+    struct sr_uv *p = h->data;
+
+    if (status < 0) {
+        events = (p->ac != NULL && !(p->ac->c.flags & REDIS_CONNECTED)) ? UV_WRITABLE
+                                                                        : UV_READABLE;
+    }
+    if (p->ac != NULL && (events & UV_READABLE)) {
+        redisAsyncHandleRead(p->ac);
+    }
+    if (p->ac != NULL && (events & UV_WRITABLE)) {
+        redisAsyncHandleWrite(p->ac);
+    }
+}
+
+static void
+sr_uv_update(struct sr_uv *p, int add, int ev)
+{
+    p->events = add ? p->events | ev : p->events & ~ev;
+    if (p->events != 0) {
+        uv_poll_start(&p->handle, p->events, sr_uv_poll_cb);
+    } else {
+        uv_poll_stop(&p->handle);
+    }
+}
+
+static void
+sr_uv_add_read(void *arg)
+{
+    sr_uv_update(arg, 1, UV_READABLE);
+}
+
+static void
+sr_uv_del_read(void *arg)
+{
+    sr_uv_update(arg, 0, UV_READABLE);
+}
+
+static void
+sr_uv_add_write(void *arg)
+{
+    sr_uv_update(arg, 1, UV_WRITABLE);
+}
+
+static void
+sr_uv_del_write(void *arg)
+{
+    sr_uv_update(arg, 0, UV_WRITABLE);
+}
+
+static void
+sr_uv_closed_cb(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void
+sr_uv_cleanup(void *arg)
+{
+    struct sr_uv *p = arg;
+
+    p->ac = NULL;
+    uv_close((uv_handle_t *)&p->handle, sr_uv_closed_cb);
+}
+
+/* Attach ac to loop. Returns 0 or -1. */
+static int
+sr_uv_attach(redisAsyncContext *ac, uv_loop_t *loop)
+{
+    struct sr_uv *p;
+
+    if (ac->ev.data != NULL) {
+        return -1;
+    }
+    p = xcalloc(1, sizeof(*p));
+    if (uv_poll_init(loop, &p->handle, ac->c.fd) != 0) {
+        free(p);
+        return -1;
+    }
+    p->handle.data = p;
+    p->ac = ac;
+    ac->ev.addRead = sr_uv_add_read;
+    ac->ev.delRead = sr_uv_del_read;
+    ac->ev.addWrite = sr_uv_add_write;
+    ac->ev.delWrite = sr_uv_del_write;
+    ac->ev.cleanup = sr_uv_cleanup;
+    ac->ev.data = p;
+    return 0;
+}
+
 /* --- connection --- */
 
 /* Every unanswered call goes back to the head of the queue, in order. */
@@ -904,6 +1010,7 @@ static void
 sr_log_down(struct sr_store *st)
 {
     if (!st->logged_down) {
+        st->stats.outages++;
         log_warn("state store: Redis at %s unavailable: %s; correlation and inputs pause "
                  "(Kafka keeps the records; nothing is lost), reconnecting with backoff",
                  st->where, st->lasterr[0] != '\0' ? st->lasterr : "connection lost");
@@ -924,7 +1031,6 @@ sr_conn_lost(struct sr_store *st)
 {
     if (st->conn == SR_UP || st->down_since_ms == 0) {
         st->down_since_ms = sr_now(st);
-        st->stats.outages++;
     }
     st->conn = SR_DOWN;
     st->stats.connected = 0;
@@ -1099,10 +1205,13 @@ sr_setup_cb(redisAsyncContext *ac, void *r, void *privdata)
         }
     }
     if (st->logged_down) {
-        log_notice("state store: Redis at %s reachable again after %.1f s; resending %" PRIu64
-                   " call(s), correlation resumes",
-                   st->where, (double)(sr_now(st) - st->down_since_ms) / 1000.0,
-                   st->stats.resent);
+        uint64_t n = 0;
+        for (struct sr_call *c = st->queue_head; c != NULL; c = c->next) {
+            n++;
+        }
+        log_notice("state store: Redis at %s reachable again after %.1f s; sending the %" PRIu64
+                   " call(s) that waited, correlation resumes",
+                   st->where, (double)(sr_now(st) - st->down_since_ms) / 1000.0, n);
     } else {
         log_info("state store: Redis at %s connected, script %.12s loaded", st->where,
                  st->sha);
@@ -1168,8 +1277,8 @@ sr_connect(struct sr_store *st)
         return;
     }
     ac->data = st;
-    if (redisLibuvAttach(ac, st->loop) != REDIS_OK) {
-        snprintf(st->lasterr, sizeof(st->lasterr), "redisLibuvAttach() failed");
+    if (sr_uv_attach(ac, st->loop) != 0) {
+        snprintf(st->lasterr, sizeof(st->lasterr), "uv_poll_init() failed");
         ac->data = NULL;
         redisAsyncFree(ac);
         sr_conn_lost(st);
@@ -1942,7 +2051,7 @@ sr_check_reply(redisContext *c, redisReply *r, const char *where, const char *wh
 int
 state_redis_check(const struct state_redis_conf *conf, char *err, size_t errlen)
 {
-    char *host = NULL, *path = NULL, *where = NULL, key[96];
+    char *host = NULL, *path = NULL, *where = NULL, key[96], sha[48];
     int port, db, r = -1;
     int64_t tus = conf->timeout_us > 0 ? conf->timeout_us : SR_DEFAULT_TIMEOUT_US;
     struct timeval tv = {(time_t)(tus / 1000000), (suseconds_t)(tus % 1000000)};
@@ -1985,7 +2094,9 @@ state_redis_check(const struct state_redis_conf *conf, char *err, size_t errlen)
         goto out;
     }
     snprintf(key, sizeof(key), "{%s:00}:check", prefix);
-    rep = redisCommand(c, "EVALSHA %s 1 %s V", rep->str, key);
+    snprintf(sha, sizeof(sha), "%s", rep->str);
+    freeReplyObject(rep);
+    rep = redisCommand(c, "EVALSHA %s 1 %s V", sha, key);
     if (rep == NULL || rep->type != REDIS_REPLY_STRING) {
         sr_check_reply(c, rep, where, "EVALSHA (a key of the prefix)", err, errlen);
         goto out;

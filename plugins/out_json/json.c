@@ -496,6 +496,39 @@ json_cut(const struct json_state *s, const char *val, size_t len)
     return ((unsigned char)val[cut] & 0xc0) == 0x80 ? max : cut;
 }
 
+/*
+ * The name as it will be written: with invalid UTF-8 replaced by U+FFFD as the host's JSON
+ * string writer does, so that names differing only in invalid bytes meet as equal names
+ * (one key, an array) instead of giving the same key twice. Returns name itself when it is
+ * valid UTF-8, else a copy owned by s (*len updated), or NULL when out of memory.
+ */
+static const char *
+json_name_as_written(struct json_state *s, const char *name, size_t *len)
+{
+    const unsigned char *p = (const unsigned char *)name;
+    struct sbuf b = {0};
+    const char *out;
+    size_t i = 0;
+
+    while (i < *len) {
+        uint32_t cp;
+        size_t k = sbuf_utf8_next(p + i, *len - i, &cp);
+
+        if (cp == SBUF_UTF8_BAD) {
+            break;
+        }
+        i += k;
+    }
+    if (i == *len) {
+        return name;
+    }
+    sbuf_utf8(&b, name, *len);
+    out = sbuf_failed(&b) ? NULL : json_own(s, b.data, b.len, "");
+    *len = b.len;
+    sbuf_free(&b);
+    return out;
+}
+
 /* Push the fields of list into v as JV_FIELD entries, names the alert sets itself skipped
  * when skip_reserved. KZ_OK, or KZ_ERR when out of memory. */
 static int
@@ -509,8 +542,14 @@ json_push_fields(struct json_state *s, struct json_vec *v, const struct kz_alert
         struct kz_field f;
         struct json_ent *e;
 
-        if (alertutil_fields_get(h, a, list, i, &f) != KZ_OK ||
-            (skip_reserved && json_reserved_name(s, f.name, f.name_len))) {
+        if (alertutil_fields_get(h, a, list, i, &f) != KZ_OK) {
+            continue;
+        }
+        f.name = json_name_as_written(s, f.name, &f.name_len);
+        if (f.name == NULL) {
+            return KZ_ERR;
+        }
+        if (skip_reserved && json_reserved_name(s, f.name, f.name_len)) {
             continue;
         }
         if (json_vec_push(v, f.name, f.name_len, JV_FIELD, &e) != KZ_OK) {

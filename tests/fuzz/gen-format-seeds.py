@@ -134,6 +134,11 @@ def regress():
         "cef-leading-quote-swallows": alert(
             "cef", 0, [], 0x1a, "r", "t", [], [T0, T0, T0], 1, 0.0, 3, "", "\"host", "key\"",
             [], [("message", "\"quoted\" m")], []),
+        # out_json: names differing only in invalid UTF-8 are written alike (U+FFFD): the
+        # same key twice in one object.
+        "json-invalid-utf8-names": alert(
+            "json", 0, [], 0, "r", "t", [], [T0, T0, T0], 1, 0.0, 3, "", "", "", [],
+            [(b"\xff", "1"), (b"\xfe", "2"), (b"a.\xc0", "3"), (b"a.\xc1", "4")], []),
     }
     for name, data in cases.items():
         with open(os.path.join(d, name), "wb") as f:

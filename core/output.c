@@ -402,7 +402,10 @@ output_set_emit(struct output_set *os, struct alert *a)
             continue;
         }
         alert_free(copy);
-        if (fwrite(os->buf.data, 1, os->buf.len, o->f) != os->buf.len) {
+        /* Written means handed to the kernel, as for a partner's spool: the source event
+           may be acknowledged once this returns, and alerts left in a stdio buffer would
+           be lost by a crash (one write(2) per alert; alerts are rare next to events). */
+        if (fwrite(os->buf.data, 1, os->buf.len, o->f) != os->buf.len || fflush(o->f) != 0) {
             o->failed++;
             log_err("[%s] write to %s failed: %s", plugin_instance_tag(o->inst), o->path,
                     strerror(errno));

@@ -1006,6 +1006,25 @@ sr_requeue_sent(struct sr_store *st)
 
 static void sr_fallback(struct sr_store *st);
 
+/*
+ * 1 when err is the server's answer (AUTH refused, NOPERM, OOM, LOADING ...: an error code
+ * first), 0 for the network (refused, reset, closed, time-outs). An outage is logged once;
+ * again only when its cause changes kind (say, the server is back but refuses the password).
+ */
+static int
+sr_err_is_server(const char *err)
+{
+    size_t n = 0;
+
+    if (strstr(err, " refused: ") != NULL) {
+        return 1;
+    }
+    while (err[n] >= 'A' && err[n] <= 'Z') {
+        n++;
+    }
+    return n >= 2 && (err[n] == ' ' || err[n] == '\0');
+}
+
 static void
 sr_log_down(struct sr_store *st)
 {
@@ -1016,7 +1035,8 @@ sr_log_down(struct sr_store *st)
                  st->where, st->lasterr[0] != '\0' ? st->lasterr : "connection lost");
         st->logged_down = 1;
         snprintf(st->logged_err, sizeof(st->logged_err), "%s", st->lasterr);
-    } else if (st->lasterr[0] != '\0' && strcmp(st->logged_err, st->lasterr) != 0) {
+    } else if (st->lasterr[0] != '\0' && strcmp(st->logged_err, st->lasterr) != 0 &&
+               (sr_err_is_server(st->lasterr) || sr_err_is_server(st->logged_err))) {
         log_warn("state store: Redis at %s still unavailable: %s", st->where, st->lasterr);
         snprintf(st->logged_err, sizeof(st->logged_err), "%s", st->lasterr);
     }

@@ -5,12 +5,14 @@
  * and close. A plugin's state embeds struct plugin_base as its FIRST member, so the state
  * pointer the host passes around is also a pointer to the base (and back):
  *
- *   struct idmef_state { struct plugin_base base; ... };
- *   init:  plugin_base_init(host, inst, config, sizeof(struct idmef_state), state)
- *   emit:  plugin_base_emit(state, alert, buf, idmef_write)
+ *   struct ocsf_state { struct plugin_base base; ... };
+ *   init:  plugin_base_init(host, inst, config, sizeof(struct ocsf_state), state)
+ *   emit:  plugin_base_emit(state, alert, buf, ocsf_write)
  *   close: plugin_base_close(state)   (fits kz_plugin.close as is)
  *
+ * A plugin with no state of its own (out_idmef, out_iodef) uses struct plugin_base as it is.
  * Only the format is the plugin's own: its write callback appends one document to base->out.
+ * out_json uses init and close only: it writes to the host's buffer directly.
  */
 #ifndef KZ_PLUGIN_BASE_H
 #define KZ_PLUGIN_BASE_H
@@ -32,9 +34,9 @@ struct plugin_base {
 };
 
 /*
- * Appends the document for alert to base->out (emptied before the call). Returns KZ_OK, also
- * when an append failed (plugin_base_emit() checks the buffers), or KZ_ERR when the plugin
- * refuses the alert, after logging why.
+ * Appends the document for alert to base->out (out and tmp are emptied before the call).
+ * Returns KZ_OK, also when an append failed (plugin_base_emit() checks the buffers), or
+ * KZ_ERR when the plugin refuses the alert, after logging why.
  */
 typedef int (*plugin_base_write_cb)(struct plugin_base *base, const struct kz_alert *alert);
 

@@ -46,6 +46,7 @@ struct corr_fop {
     int done;
     int rc;
     int absorbed;
+    int deferred;                /* not submitted yet: waits until its flight is the oldest */
     struct state_result *res;    /* a copy when the decision raised an alert, else NULL */
 };
 
@@ -58,6 +59,7 @@ struct corr_flight {
     uint32_t nops;
     uint32_t ndone;
     uint32_t children;           /* chained flights not finished yet */
+    uint32_t ndeferred;          /* operations waiting for the flight to be the oldest */
     int processed;               /* alerts built; waits for its children */
     struct corr_fop *ops;
     char *data;                  /* copies of the keys and values the operations point to */
@@ -86,6 +88,7 @@ struct corr_slot {
     int used;
     uint32_t live; /* index in eng->live */
     uint32_t gen;  /* bumped when the slot is (re)opened: answers for an older rule are void */
+    int chained_in; /* the correlation references correlations: alerts feed it */
 };
 
 /* A store that only records the operation a correlation type asks for (asynchronous path). */
@@ -124,6 +127,7 @@ struct corr_engine {
 
     struct buf key;
     struct buf val;
+    struct buf chain_name; /* source name of a chained event (asynchronous path) */
     struct event *chain; /* one event per chaining depth */
     size_t nchain;
     size_t depth;
@@ -142,6 +146,7 @@ struct corr_engine {
     struct corr_flight *ftail;
     uint64_t nflights;
     struct corr_flight *cur;    /* flight being finished: parent of the events its alerts make */
+    struct corr_flight *chain_after; /* where cur's next chained flight goes in the queue */
     int draining;
     uint64_t failed_ops;
     int64_t failed_log_us;
@@ -465,6 +470,17 @@ corr_engine_alert(struct corr_engine *eng, struct corr_live *live, const struct 
         cev->time_us = a->time_us;
         cev->src.name = live->chain_src;
         cev->src.partition = -1;
+        if (state_is_async(eng->st) && ev != NULL && ev->src.name != NULL) {
+            /* A shared store records event identities: the chained event is named after
+             * the event that raised the alert, so a replay of that event is a no-op for the
+             * correlations it chains into too ("correlation:ID@source", its position). */
+            buf_reset(&eng->chain_name);
+            buf_printf(&eng->chain_name, "%s@%s", live->chain_src, ev->src.name);
+            cev->src.name = buf_cstr(&eng->chain_name);
+            cev->src.partition = ev->src.partition;
+            cev->src.offset = ev->src.offset;
+            cev->src.line = ev->src.line;
+        }
         for (size_t i = 0; i < a->fields.n; i++) {
             const struct alert_field *f = &a->fields.v[i];
             event_add_copy(cev, f->name, f->name_len, f->value, f->value_len);
@@ -730,8 +746,11 @@ corr_flight_finish(struct corr_engine *eng, struct corr_flight *f)
     struct corr_flight *prev = eng->cur;
     struct event view;
 
+    struct corr_flight *prev_after = eng->chain_after;
+
     corr_pending_view(f->p, &view);
     eng->cur = f;
+    eng->chain_after = NULL;
     for (uint32_t i = 0; i < f->nops; i++) {
         struct corr_fop *fop = &f->ops[i];
         struct corr_live *live = corr_engine_live_of(eng, fop->op.slot, fop->slot_gen);
@@ -747,8 +766,32 @@ corr_flight_finish(struct corr_engine *eng, struct corr_flight *f)
         }
     }
     eng->cur = prev;
+    eng->chain_after = prev_after;
     f->processed = 1;
     corr_flight_release(eng, f);
+}
+
+/*
+ * Submit the operations of f that waited for it to be the oldest flight (correlations fed
+ * by chained alerts: an earlier flight's alert must reach them first, as on the
+ * synchronous path).
+ */
+static void
+corr_flight_submit_deferred(struct corr_engine *eng, struct corr_flight *f)
+{
+    f->ndeferred = 0;
+    for (uint32_t i = 0; i < f->nops; i++) {
+        struct corr_fop *fop = &f->ops[i];
+        if (!fop->deferred) {
+            continue;
+        }
+        fop->deferred = 0;
+        if (state_submit(eng->st, &fop->op) != 0) {
+            fop->done = 1;
+            fop->rc = -1;
+            f->ndone++;
+        }
+    }
 }
 
 /* Finish the flights at the head whose answers are all in, in order. */
@@ -759,8 +802,14 @@ corr_engine_drain(struct corr_engine *eng)
         return; /* a completion inside a finish: the outer loop continues */
     }
     eng->draining = 1;
-    while (eng->fhead != NULL && eng->fhead->ndone == eng->fhead->nops) {
+    while (eng->fhead != NULL) {
         struct corr_flight *f = eng->fhead;
+        if (f->ndeferred > 0) {
+            corr_flight_submit_deferred(eng, f);
+        }
+        if (f->ndone < f->nops) {
+            break;
+        }
         eng->fhead = f->next;
         if (eng->fhead == NULL) {
             eng->ftail = NULL;
@@ -849,6 +898,10 @@ corr_engine_submit(struct corr_engine *eng, struct corr_pending *p, int64_t t)
             fop = &f->ops[f->nops++];
             fop->f = f;
             fop->slot_gen = eng->slots[live->slot].gen;
+            if (eng->slots[live->slot].chained_in) {
+                fop->deferred = 1;
+                f->ndeferred++;
+            }
             fop->op.kind = eng->cap.kind;
             fop->op.slot = eng->cap.slot;
             fop->op.in = eng->cap.in;
@@ -874,16 +927,36 @@ corr_engine_submit(struct corr_engine *eng, struct corr_pending *p, int64_t t)
             op->in.val = f->data + (uintptr_t)op->in.val;
         }
     }
-    if (eng->ftail != NULL) {
-        eng->ftail->next = f;
+    if (f->parent != NULL && f->parent == eng->cur) {
+        /* A chained event goes right after its parent (which was just taken off the head),
+         * before the flights released after it: the depth-first order of the synchronous
+         * path, for the correlations whose operations wait for their turn. */
+        if (eng->chain_after == NULL) {
+            f->next = eng->fhead;
+            eng->fhead = f;
+        } else {
+            f->next = eng->chain_after->next;
+            eng->chain_after->next = f;
+        }
+        if (f->next == NULL) {
+            eng->ftail = f;
+        }
+        eng->chain_after = f;
     } else {
-        eng->fhead = f;
+        if (eng->ftail != NULL) {
+            eng->ftail->next = f;
+        } else {
+            eng->fhead = f;
+        }
+        eng->ftail = f;
     }
-    eng->ftail = f;
     eng->nflights++;
     eng->stats.inflight = eng->nflights;
     eng->draining++; /* no finishing before every operation of f is submitted */
     for (uint32_t i = 0; i < f->nops; i++) {
+        if (f->ops[i].deferred) {
+            continue;
+        }
         if (state_submit(eng->st, &f->ops[i].op) != 0) {
             f->ops[i].done = 1;
             f->ops[i].rc = -1;
@@ -1096,6 +1169,9 @@ void
 corr_engine_advance(struct corr_engine *eng, int64_t watermark_us)
 {
     if (watermark_us <= eng->wm) {
+        if (eng->async) {
+            state_advance(eng->st, eng->wm); /* a shared clock may have moved meanwhile */
+        }
         return;
     }
     eng->wm = watermark_us;
@@ -1302,6 +1378,7 @@ corr_engine_free(struct corr_engine *eng)
     free(eng->chain);
     buf_free(&eng->key);
     buf_free(&eng->val);
+    buf_free(&eng->chain_name);
     free(eng);
 }
 
@@ -1364,6 +1441,19 @@ corr_engine_remap_pending(struct corr_engine *eng, const struct rule **sorted, s
     }
     eng->nfifo = kept;
     eng->stats.pending = eng->nheap + eng->nfifo;
+}
+
+/* 1 if a correlation references other correlations (their alerts are its events). */
+static int
+corr_live_chained_in(const struct corr_live *l)
+{
+    for (size_t k = 0; k < l->cr->nrefs; k++) {
+        const struct rule *r = l->cr->refs[k].rule;
+        if (r != NULL && r->kind == RULE_CORRELATION) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /*
@@ -1441,6 +1531,7 @@ corr_engine_set_rules(struct corr_engine *eng, const struct rule *const *rules, 
                          " groups)", l->rule->id, ss.groups);
             }
             eng->slots[l->slot].live = (uint32_t)i;
+            eng->slots[l->slot].chained_in = corr_live_chained_in(l);
             continue;
         }
         for (s = 0; s < eng->nslots && eng->slots[s].used; s++) {
@@ -1456,6 +1547,7 @@ corr_engine_set_rules(struct corr_engine *eng, const struct rule *const *rules, 
         eng->slots[s].hash[sizeof(eng->slots[s].hash) - 1] = '\0';
         eng->slots[s].live = (uint32_t)i;
         eng->slots[s].gen++;
+        eng->slots[s].chained_in = corr_live_chained_in(l);
         l->slot = (uint32_t)s;
         spec = l->cr->spec;
         spec.rule_hash = l->rule->hash;

@@ -188,6 +188,8 @@ struct sr_store {
 
     struct state_redis_stats stats;
     struct buf scratch;
+    struct buf keybuf;    /* a timer decision's key, NUL-terminated like every result key */
+    struct buf opkey;     /* an operation's key in its result */
     struct state_result res;
     struct state_result tres;
 };
@@ -669,7 +671,9 @@ sr_timer_decision(struct sr_store *st, uint32_t slot, const redisReply *d, const
 
     sr_result_reset(res);
     res->slot = slot;
-    res->key = key;
+    buf_reset(&st->keybuf);
+    buf_append(&st->keybuf, key, key_len);
+    res->key = buf_cstr(&st->keybuf);
     res->key_len = key_len;
     if (d->elements > 2 && d->element[2]->type == REDIS_REPLY_INTEGER) {
         res->time_us = d->element[2]->integer;
@@ -734,7 +738,9 @@ sr_reply_ops(struct sr_store *st, struct sr_call *c, const redisReply *r)
         op->be_next = NULL;
         sr_result_reset(res);
         res->slot = c->slot;
-        res->key = op->key;
+        buf_reset(&st->opkey);
+        buf_append(&st->opkey, op->key, op->key_len);
+        res->key = buf_cstr(&st->opkey);
         res->key_len = op->key_len;
         st->stats.events++;
         if (flags == NULL) {
@@ -875,6 +881,8 @@ sr_reply_clock(struct sr_store *st, const redisReply *r)
         st->clock_us = upto;
         st->stats.clock_us = upto;
     }
+    log_debug("state store: shared clock %" PRId64 " (fired up to %" PRId64 ")", upto,
+              st->fired_upto);
     if (upto == INT64_MIN || upto <= st->fired_upto) {
         sr_round_done(st);
         return;
@@ -1619,7 +1627,11 @@ sr_advance(struct state_store *base, int64_t clock_us)
     if (clock_us > st->local_clock) {
         st->local_clock = clock_us;
     }
-    if (!st->has_timers || st->round_active) {
+    if (!st->has_timers) {
+        return;
+    }
+    if (st->round_active) {
+        st->round_wanted = 1; /* another round once this one is answered */
         return;
     }
     if (sr_now(st) - st->round_started_ms >= SR_ROUND_EVERY_MS) {
@@ -1877,6 +1889,8 @@ sr_closed_cb(uv_handle_t *h)
     free(st->prefix);
     free(st->where);
     buf_free(&st->scratch);
+    buf_free(&st->keybuf);
+    buf_free(&st->opkey);
     free(st);
 }
 

@@ -631,6 +631,10 @@ pipeline_finish(struct pipeline *p)
         p->clock = p->max_seen;
         pipeline_publish(p, time_now_us(), 1);
         corr_engine_advance(p->corr, p->clock);
+    } else {
+        /* the clock is where it was (lateness 0): a shared store still learns it */
+        pipeline_publish(p, time_now_us(), 1);
+        corr_engine_advance(p->corr, p->clock);
     }
     pipeline_flush(p);
 }

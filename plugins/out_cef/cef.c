@@ -194,6 +194,11 @@ cef_key_used(struct cef_state *s, const char *key, size_t n)
 static int
 cef_pair(struct cef_state *s, const char *key, size_t kn, const char *v, size_t vn)
 {
+    /* Once the key list lost an append the line is lost (cef_write reports it), and the
+     * list may have no memory for the offsets to point into: write no more pairs. */
+    if (sbuf_failed(&s->keys)) {
+        return 0;
+    }
     if (v == NULL || vn == 0 || kn == 0 || cef_key_used(s, key, kn) || s->nkeys >= CEF_MAX_KEYS) {
         return 0;
     }

@@ -182,10 +182,11 @@ daemon_log_stats(struct daemon *d, const char *why)
         struct state_redis_stats rs;
         state_redis_get_stats(d->state, &rs);
         log_notice("%s: state store redis: calls=%" PRIu64 " operations=%" PRIu64
-                   " replays=%" PRIu64 " failed=%" PRIu64 " resent=%" PRIu64 " outages=%" PRIu64
-                   " timer_rounds=%" PRIu64 " connected=%d fallback=%d",
-                   why, rs.calls, rs.events, rs.replays, rs.failed, rs.resent, rs.outages,
-                   rs.timer_rounds, rs.connected, rs.fallback);
+                   " absorbed_locally=%" PRIu64 " replays=%" PRIu64 " failed=%" PRIu64
+                   " resent=%" PRIu64 " outages=%" PRIu64 " timer_rounds=%" PRIu64
+                   " connected=%d fallback=%d",
+                   why, rs.calls, rs.events, rs.local_absorbed, rs.replays, rs.failed,
+                   rs.resent, rs.outages, rs.timer_rounds, rs.connected, rs.fallback);
     }
 }
 

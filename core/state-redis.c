@@ -92,7 +92,27 @@ struct sr_slot {
     char spec_arg[400]; /* the spec as the script reads it */
     char op;            /* W D S A */
     int has_timers;
+    int absorb_local;   /* sliding W, D, S: suppressed events may be absorbed here */
     struct state_stats stats;
+};
+
+/*
+ * A group known (from a reply) to be suppressed: its events before `until` are absorbed
+ * whoever sends them, so the store answers them itself, except the event whose decision
+ * set the suppression (a replay of it must return that decision).
+ */
+struct sr_supp {
+    uint64_t hash; /* 0: free */
+    uint32_t slot;
+    int64_t until;
+    int has_trig;
+    int64_t trig_t;
+    int64_t trig_pos;
+    uint32_t trig_ref;
+    int32_t trig_part;
+    uint64_t trig_src; /* hash of the source name */
+    char *key;
+    size_t key_len;
 };
 
 /* A source's watermark waiting to be published. */
@@ -175,6 +195,12 @@ struct sr_store {
     int64_t round_upto;   /* explicit round (state_redis_fire_upto), or INT64_MIN */
     uint32_t round_pending; /* calls of the round not answered */
     uint64_t round_started_ms;
+
+    /* suppressed groups (struct sr_supp), open addressing, cleared when half full */
+    struct sr_supp *supp;
+    size_t supp_cap;
+    size_t nsupp;
+    uint64_t local_absorbed;
 
     /* fallback */
     struct state_store *mem;
@@ -341,6 +367,140 @@ sr_shard(const struct sr_slot *s, const char *key, size_t len)
     return (unsigned)((h ^ (h >> 32)) % STATE_REDIS_SHARDS);
 }
 
+/* --- the suppression cache --- */
+
+static uint64_t
+sr_supp_hash(uint32_t slot, const char *key, size_t len)
+{
+    uint64_t h = sr_fnv64(UINT64_C(14695981039346656037) ^ slot, key, len);
+
+    return h != 0 ? h : 1;
+}
+
+static void
+sr_supp_clear(struct sr_store *st)
+{
+    for (size_t i = 0; i < st->supp_cap; i++) {
+        free(st->supp[i].key);
+    }
+    memset(st->supp, 0, st->supp_cap * sizeof(*st->supp));
+    st->nsupp = 0;
+}
+
+/* The entry of (slot, key), or NULL; *free_at: where it would go. */
+static struct sr_supp *
+sr_supp_find(struct sr_store *st, uint32_t slot, const char *key, size_t len, uint64_t h,
+             size_t *free_at)
+{
+    size_t mask = st->supp_cap - 1, i;
+
+    for (i = h & mask; st->supp[i].hash != 0; i = (i + 1) & mask) {
+        struct sr_supp *e = &st->supp[i];
+        if (e->hash == h && e->slot == slot && e->key_len == len &&
+            memcmp(e->key, key, len) == 0) {
+            return e;
+        }
+    }
+    if (free_at != NULL) {
+        *free_at = i;
+    }
+    return NULL;
+}
+
+/* Remove e, shifting later entries of its probe run back. */
+static void
+sr_supp_del(struct sr_store *st, struct sr_supp *e)
+{
+    size_t mask = st->supp_cap - 1, i = (size_t)(e - st->supp), j = i;
+
+    free(e->key);
+    for (;;) {
+        size_t k;
+        j = (j + 1) & mask;
+        if (st->supp[j].hash == 0) {
+            break;
+        }
+        k = st->supp[j].hash & mask;
+        if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) {
+            continue;
+        }
+        st->supp[i] = st->supp[j];
+        i = j;
+    }
+    memset(&st->supp[i], 0, sizeof(st->supp[i]));
+    st->nsupp--;
+}
+
+/* A reply said what the group's suppression is now (r: its suppression element). */
+static void
+sr_supp_learn(struct sr_store *st, uint32_t slot, const char *key, size_t len,
+              const redisReply *r)
+{
+    uint64_t h = sr_supp_hash(slot, key, len);
+    size_t at;
+    struct sr_supp *e = sr_supp_find(st, slot, key, len, h, &at);
+
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER) {
+        if (e != NULL) {
+            sr_supp_del(st, e);
+        }
+        return;
+    }
+    if (e == NULL) {
+        if ((st->nsupp + 1) * 2 > st->supp_cap) {
+            sr_supp_clear(st); /* bounded: start over (entries are only a shortcut) */
+            sr_supp_find(st, slot, key, len, h, &at);
+        }
+        e = &st->supp[at];
+        e->hash = h;
+        e->slot = slot;
+        e->key = xmalloc(len + 1);
+        memcpy(e->key, key, len);
+        e->key_len = len;
+        st->nsupp++;
+    }
+    e->until = r->element[0]->integer;
+    e->has_trig = r->elements >= 6 && r->element[4]->type == REDIS_REPLY_STRING;
+    if (e->has_trig) {
+        e->trig_t = r->element[1]->integer;
+        e->trig_pos = r->element[2]->integer;
+        e->trig_ref = (uint32_t)r->element[3]->integer;
+        e->trig_src = sr_fnv64(UINT64_C(14695981039346656037), r->element[4]->str,
+                               r->element[4]->len);
+        e->trig_part = (int32_t)r->element[5]->integer;
+    }
+}
+
+/* 1 when op is an event of a group known to absorb it (and not the suppression's trigger). */
+static int
+sr_supp_absorbs(struct sr_store *st, const struct state_op *op)
+{
+    uint64_t h;
+    struct sr_supp *e;
+
+    if (st->nsupp == 0) {
+        return 0;
+    }
+    h = sr_supp_hash(op->slot, op->key, op->key_len);
+    e = sr_supp_find(st, op->slot, op->key, op->key_len, h, NULL);
+    if (e == NULL) {
+        return 0;
+    }
+    if (op->in.time_us >= e->until) {
+        sr_supp_del(st, e);
+        return 0;
+    }
+    if (e->has_trig && op->in.time_us == e->trig_t && op->in.ref.pos == e->trig_pos &&
+        (op->in.step & 15) == e->trig_ref && op->in.ref.partition == e->trig_part &&
+        op->in.ref.source != NULL &&
+        sr_fnv64(UINT64_C(14695981039346656037), op->in.ref.source,
+                 strlen(op->in.ref.source)) == e->trig_src) {
+        return 0; /* a replay of the trigger: Redis returns its decision */
+    }
+    return 1;
+}
+
 /* --- calls --- */
 
 static void
@@ -433,11 +593,14 @@ sr_call_build_ops(struct sr_store *st, struct sr_call *c)
 
     sr_arg_str(&a, "EVALSHA");
     sr_arg_str(&a, st->sha);
-    sr_arg_str(&a, "2");
+    sr_arg_str(&a, "3");
     sr_key_group(st, &st->scratch, s, first->key, first->key_len);
     sr_arg(&a, st->scratch.data, st->scratch.len);
     snprintf(tmp, sizeof(tmp), "{%s:%02u}:t", st->prefix, shard);
     sr_arg_str(&a, tmp);
+    /* the decisions list: the group key with :d: for :g: */
+    st->scratch.data[strlen(st->prefix) + 6] = 'd';
+    sr_arg(&a, st->scratch.data, st->scratch.len);
     sr_arg(&a, &s->op, 1);
     sr_arg_str(&a, s->spec_arg);
     /* The sources of the call's events (an event of a source beyond the table is unknown). */
@@ -717,16 +880,19 @@ sr_reply_ops(struct sr_store *st, struct sr_call *c, const redisReply *r)
 {
     struct state_result *res = &st->res;
     const char *flags = NULL;
-    size_t di = 2, i = 0;
+    size_t di = 3, i = 0;
     struct state_op *op = c->head, *next;
     struct sr_slot *s = c->slot < st->nslots ? &st->slots[c->slot] : NULL;
 
     st->stats.calls++;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 3 &&
         r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->len == c->nops) {
         flags = r->element[0]->str;
         if (s != NULL && r->element[1]->type == REDIS_REPLY_INTEGER) {
             s->stats.truncated += (uint64_t)r->element[1]->integer;
+        }
+        if (s != NULL && s->absorb_local) {
+            sr_supp_learn(st, c->slot, c->head->key, c->head->key_len, r->element[2]);
         }
     } else {
         sr_script_error(st, "unexpected reply of the state script", "malformed");
@@ -1554,6 +1720,15 @@ sr_submit(struct state_store *base, struct state_op *op)
         op->cb(op, -1, &res);
         return 0;
     }
+    if (s->absorb_local && sr_supp_absorbs(st, op)) {
+        struct state_result res;
+        sr_result_reset(&res);
+        res.absorbed = 1;
+        s->stats.absorbed++;
+        st->local_absorbed++;
+        op->cb(op, 0, &res);
+        return 0;
+    }
     op->be_next = NULL;
     st->inflight++;
     if ((st->nocalls + 1) * 2 > st->oindex_cap) {
@@ -1779,6 +1954,7 @@ sr_slot_drop(struct state_store *base, uint32_t slot)
         return;
     }
     /* Its keys stay in Redis until their TTL: other processes may still run that rule. */
+    sr_supp_clear(st);
     free(s->rule_id);
     memset(s, 0, sizeof(*s));
 }
@@ -1839,6 +2015,8 @@ sr_slot_open(struct state_store *base, uint32_t slot, const struct state_slot_sp
         break;
     }
     s->has_timers = spec->at_close || spec->kind == STATE_ABSENCE;
+    s->absorb_local = !spec->at_close && spec->kind != STATE_ABSENCE;
+    sr_supp_clear(st); /* keys of an older rule in this slot are void */
     if (s->has_timers) {
         st->has_timers = 1;
     }
@@ -1879,6 +2057,8 @@ sr_closed_cb(uv_handle_t *h)
     free(st->pubs);
     free(st->ocalls);
     free(st->oindex);
+    sr_supp_clear(st);
+    free(st->supp);
     free(st->host);
     free(st->path);
     free(st->username);
@@ -1986,6 +2166,8 @@ state_redis_new(uv_loop_t *loop, const struct state_redis_conf *c, struct state_
         c->fallback_after_us > 0 ? (uint64_t)(c->fallback_after_us / 1000) : st->timeout_ms;
     st->idle_ms = (c->idle_source_us > 0 ? c->idle_source_us : SR_DEFAULT_IDLE_US) / 1000;
     st->limits = c->limits;
+    st->supp_cap = 1u << 16;
+    st->supp = xcalloc(st->supp_cap, sizeof(*st->supp));
     st->local_clock = INT64_MIN;
     st->fired_upto = INT64_MIN;
     st->clock_us = INT64_MIN;
@@ -2031,6 +2213,7 @@ state_redis_get_stats(struct state_store *base, struct state_redis_stats *out)
     }
     *out = st->stats;
     out->inflight = st->mem != NULL ? 0 : st->inflight;
+    out->local_absorbed = st->local_absorbed;
 }
 
 /* Nothing queued, in flight or in a round (state-redis.h). */

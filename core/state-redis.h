@@ -54,6 +54,8 @@ struct state_redis_stats {
     uint64_t resent;      /* calls sent again after a lost connection or NOSCRIPT */
     uint64_t outages;     /* times the connection was lost */
     uint64_t timer_rounds;
+    uint64_t local_absorbed; /* operations answered without Redis: the group's suppression
+                                was known from an earlier reply (not counted in events) */
     uint64_t inflight;    /* operations submitted and not answered now */
     int connected;        /* 1 while the connection is up and the script loaded */
     int fallback;         /* 1 once switched to the in-memory store */

@@ -3,16 +3,19 @@
 -- with EVALSHA. Every call touches the keys of one shard only ({prefix:NN}), so each call is
 -- atomic and lives in one Redis Cluster slot. The semantics are those of state-memory.c
 -- (docs/CORRELATION.md); this file ports its operations line by line, plus:
---   * event identities: per group and source (topic/partition or file), the highest
---     (time, position) applied. Events of one source reach a group in that order, so an
---     event at or below the mark was applied already (a replay after a crash): no-op.
+--   * event identities: per group and source (topic/partition or file) and referenced rule,
+--     the highest (time, position) applied, and per group the newest time applied. A
+--     group's events reach it in time order (it lives in one partition, released in time
+--     order), so an event at or below its mark, or older than the group's newest, was
+--     applied already or absorbed (a replay after a crash): no-op.
 --   * decisions are kept with the identity of the event that caused them, so a replayed
 --     triggering event returns the same decision (same alert id) and no second one.
 --   * timers (windows evaluated at their close, absence deadlines) are in the shard's ZSET;
 --     a later event of the group fires its due timer first (lazily), op F fires the ones the
 --     shared clock has passed. Whoever fires a timer removes it: it fires once.
 --
--- KEYS[1] the group ({prefix:NN}:g:RULETAG:groupkey), KEYS[2] the shard's timer ZSET.
+-- KEYS[1] the group ({prefix:NN}:g:RULETAG:groupkey), KEYS[2] the shard's timer ZSET,
+-- KEYS[3] the group's decisions ({prefix:NN}:d:RULETAG:groupkey), a list read by replays.
 -- ARGV[1] op: W window_add, D distinct_add, S sequence_advance, A absence_touch,
 --             F fire due timers (KEYS[1] = timer ZSET; ARGV[2] upto, ARGV[3] limit),
 --             C clock (KEYS[1] = clock hash; ARGV[2] idle ms, then field, value pairs: sets
@@ -28,14 +31,16 @@
 -- (source, referenced rule, time, position): one line that matches two referenced rules is
 -- two events, and each (source, rule) stream reaches the group in (time, position) order.
 --
--- Reply: { flags, truncated, decision, decision, ... } with one flag per event:
+-- Reply: { flags, truncated, suppression, decision, decision, ... } with one flag per event:
 --   '.' applied  'a' absorbed  'r' replay (no-op)  'F' fired  'f' replayed decision
 --   'n' nothing to do (a later step with nothing started)
 -- and each decision { kind 'E' (event) | 'T' (timer) | 'X' (timer absorbed) | 'N' (timer
 -- evaluated, no alert; op F only), event index
 -- (0 for op F), time, window_start, first, last, count, has_value, value (%.17g),
 -- nev, nev * { time, source name or false, partition, position, step, has_num, num,
--- has_val, val } } followed, for op F, by the group's key.
+-- has_val, val } } followed, for op F, by the group's key. suppression: false, or
+-- { until, and the event whose decision set it: time, position, rule index, source,
+-- partition } (op F replies have no suppression element).
 
 local NONE = false
 local MAXEV = 10
@@ -482,17 +487,6 @@ end
 
 -- --- storage ---
 
--- Server time in ms (decisions are kept for the TTL margin of wall time: a replay after a
--- crash comes within that, however far event time moved meanwhile).
-local now_ms = nil
-local function server_ms()
-    if not now_ms then
-        local t = redis.call('TIME')
-        now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-    end
-    return now_ms
-end
-
 local function load(key)
     local raw = redis.call('GET', key)
     if raw then
@@ -509,7 +503,7 @@ local function save(G, S, key, lt)
     if G.dl and G.dl > needed then needed = G.dl end
     local ttl = math.floor((needed - lt) / 1000) + S.margin
     if ttl < 1 then ttl = 1 end
-    if #G.sn == 0 and not G.e and not G.a and not G.su and not G.dl and not G.dec then
+    if #G.sn == 0 and not G.e and not G.a and not G.su and not G.dl then
         redis.call('DEL', key)
         return
     end
@@ -585,6 +579,8 @@ end
 -- W, D, S, A: one group, one or more events in order.
 local key = KEYS[1]
 local zkey = KEYS[2]
+local dkey = KEYS[3]
+local decs = nil
 local S = parse_spec(ARGV[2])
 local nsrc = tonumber(ARGV[3])
 local base = 4 + 2 * nsrc
@@ -593,9 +589,9 @@ if op ~= 'W' or S.agg ~= 0 then stride = 4 end
 local G = load(key)
 local gsrc = {}
 local flags = {}
-local out = { '', 0 }
+local out = { '', 0, false }
 local res = { trunc = 0 }
-local lt = G.lt or 0
+local lt = G.lt -- newest event applied (nil: none)
 local fn
 if op == 'W' then fn = window_add
 elseif op == 'D' then fn = distinct_add
@@ -623,27 +619,27 @@ for i = 1, nev do
         end
         positioned = not (part < 0 and pos == 0)
         mk = si * 16 + ref
-        if positioned then
-            -- A replay: the same decisions again, or nothing.
-            if G.dec then
-                for _, d in ipairs(G.dec) do
-                    if d[1] == name and d[2] == part and d[3] == pos and d[4] == t and
-                       d[5] == ref then
-                        for j = 7, #d do
-                            local c = {}
-                            for m = 1, #d[j] do c[m] = d[j][m] end
-                            c[2] = i
-                            out[#out + 1] = c
-                        end
-                        replayed = true
-                    end
-                end
+        local mt = positioned and G.mt[mk]
+        -- A group's events arrive in time order (its source, in release order), so one
+        -- older than the newest applied is a replay too, whatever stream it belongs to
+        -- (the caller may have absorbed it without telling Redis: no mark of it here).
+        if positioned and ((G.lt ~= nil and t < G.lt) or
+                           (mt and (t < mt or (t == mt and pos <= G.mp[mk])))) then
+            -- A replay: the same decisions again (when it took some), or nothing.
+            flag = 'r'
+            if not decs then
+                decs = redis.call('LRANGE', dkey, 0, -1)
             end
-            local mt = G.mt[mk]
-            if replayed then
-                flag = 'f'
-            elseif mt and (t < mt or (t == mt and pos <= G.mp[mk])) then
-                flag = 'r'
+            for _, raw in ipairs(decs) do
+                local d = cmsgpack.unpack(raw)
+                if d[1] == name and d[2] == part and d[3] == pos and d[4] == t and
+                   d[5] == ref then
+                    for j = 7, #d do
+                        d[j][2] = i
+                        out[#out + 1] = d[j]
+                    end
+                    flag = 'f'
+                end
             end
         end
     end
@@ -669,28 +665,35 @@ for i = 1, nev do
         if positioned then
             G.mt[mk], G.mp[mk] = t, pos
             if #made > 0 then
-                local d = { G.sn[si], G.sp[si], pos, t, ref, server_ms() }
+                -- Decisions live in their own list (read only by replays): the last MAXDEC,
+                -- kept for the TTL margin (wall clock), within which a replay after a crash
+                -- comes.
+                local d = { G.sn[si], G.sp[si], pos, t, ref, 0 }
                 for _, m in ipairs(made) do d[#d + 1] = m end
-                local list = G.dec or {}
-                while #list >= MAXDEC do table.remove(list, 1) end
-                list[#list + 1] = d
-                G.dec = list
+                redis.call('RPUSH', dkey, cmsgpack.pack(d))
+                redis.call('LTRIM', dkey, -MAXDEC, -1)
+                redis.call('PEXPIRE', dkey, S.margin + math.floor(S.T / 1000))
+                decs = nil
+                G.tr = { t, pos, ref, G.sn[si], G.sp[si] }
             end
         end
-        if t > lt then lt = t end
+        if lt == nil or t > lt then lt = t end
     end
     flags[i] = flag
 end
-if G.dec then
-    -- decisions older than the margin (wall clock) cannot be replayed any more
-    local keep = {}
-    for _, o in ipairs(G.dec) do
-        if o[6] + S.margin > server_ms() then keep[#keep + 1] = o end
-    end
-    if #keep == 0 then G.dec = nil else G.dec = keep end
-end
 G.lt = lt
+if lt == nil then lt = 0 end
 out[1] = table.concat(flags)
 out[2] = res.trunc
+-- The group's suppression, for the caller's cache: until then its events are absorbed
+-- whoever sends them, except a replay of the event whose decision set it (returned too).
+if G.su and not S.at_close and (op == 'W' or op == 'D' or op == 'S') then
+    local d = G.tr
+    if d then
+        out[3] = { G.su, d[1], d[2], d[3], d[4], d[5] }
+    else
+        out[3] = { G.su }
+    end
+end
 save(G, S, key, lt)
 return out

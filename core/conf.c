@@ -196,6 +196,9 @@ static const struct conf_key conf_state_redis_keys[] = {
      INT64_C(31536000000000), NULL,
      "keys live this long (wall clock) beyond their window and suppression: covers consumer "
      "lag and replays after a crash"},
+    {"local_absorb", CT_BOOL, CONF_OFF(redis_local_absorb), 0, "true", 0, 0, NULL,
+     "answer the events of a group that a reply showed suppressed without a round trip "
+     "(the same results; false: every operation goes to Redis)"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL},
 };
 

@@ -157,6 +157,7 @@ struct conf {
     int64_t redis_batch;
     int64_t redis_max_inflight;
     int64_t redis_ttl_margin_us;
+    int redis_local_absorb;
 
     /* log: */
     int log_level;

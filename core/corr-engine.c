@@ -23,6 +23,7 @@
 #include "xmalloc.h"
 
 #define CORR_DEFAULT_PENDING_BYTES (UINT64_C(64) << 20)
+#define CORR_DEFAULT_MAX_FLIGHTS UINT64_C(32768)
 #define CORR_LOG_EVERY_US INT64_C(60000000)
 #define CORR_CHAIN_MAX_FIELDS 4096
 
@@ -148,6 +149,7 @@ struct corr_engine {
     struct corr_flight *cur;    /* flight being finished: parent of the events its alerts make */
     struct corr_flight *chain_after; /* where cur's next chained flight goes in the queue */
     int draining;
+    int flights_full;           /* corr_engine_ready() said 0 for the flight bound */
     uint64_t failed_ops;
     int64_t failed_log_us;
 };
@@ -819,6 +821,12 @@ corr_engine_drain(struct corr_engine *eng)
         corr_flight_finish(eng, f);
     }
     eng->draining = 0;
+    if (eng->flights_full && eng->nflights <= eng->opts.max_inflight / 2) {
+        eng->flights_full = 0;
+        if (eng->ready_cb != NULL && state_ready(eng->st)) {
+            eng->ready_cb(eng->done_arg);
+        }
+    }
 }
 
 static void
@@ -1245,10 +1253,17 @@ corr_engine_retained(const struct corr_engine *eng)
     return eng->retained;
 }
 
-/* 1 when the store takes more operations (corr.h). */
+/*
+ * 1 when the store takes more operations and the flights are within their bound (corr.h):
+ * answers may complete flights behind an older one still waiting, which then wait too.
+ */
 int
-corr_engine_ready(const struct corr_engine *eng)
+corr_engine_ready(struct corr_engine *eng)
 {
+    if (eng->nflights >= eng->opts.max_inflight) {
+        eng->flights_full = 1;
+        return 0;
+    }
     return state_ready(eng->st);
 }
 
@@ -1312,6 +1327,9 @@ corr_engine_new_with_store(const struct corr_opts *opts, struct state_store *st,
     }
     if (eng->opts.max_pending_bytes == 0) {
         eng->opts.max_pending_bytes = CORR_DEFAULT_PENDING_BYTES;
+    }
+    if (eng->opts.max_inflight == 0) {
+        eng->opts.max_inflight = CORR_DEFAULT_MAX_FLIGHTS;
     }
     lim.max_groups_per_slot = eng->opts.max_groups_per_rule;
     lim.max_groups_total = eng->opts.max_groups_total;

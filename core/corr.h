@@ -47,6 +47,8 @@ struct corr_opts {
     int async;                     /* 1: drive even a synchronous store through its
                                       asynchronous interface (tests); an asynchronous store
                                       (Redis) always is */
+    uint64_t max_inflight;         /* asynchronous: matches in flight before
+                                      corr_engine_ready() says 0; 0: default (32,768) */
 };
 
 struct corr_engine;
@@ -143,8 +145,11 @@ void corr_engine_set_done_cb(struct corr_engine *eng, corr_done_cb done, corr_re
  * may already have come during the feed itself).
  */
 uint64_t corr_engine_retained(const struct corr_engine *eng);
-/* 1 when the state store takes more operations now; 0: the input should pause. */
-int corr_engine_ready(const struct corr_engine *eng);
+/*
+ * 1 when the state store takes more operations now and the matches in flight are within
+ * opts.max_inflight; 0: the input should pause (the ready callback says when to resume).
+ */
+int corr_engine_ready(struct corr_engine *eng);
 /* Matches whose state operations are in flight. */
 uint64_t corr_engine_inflight(const struct corr_engine *eng);
 /*

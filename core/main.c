@@ -695,6 +695,7 @@ daemon_start_inputs(struct daemon *d)
                 /* Records wait for Redis and for the clock (reorder buffer): the real bounds
                  * are state.redis.max_in_flight and the reorder buffer's bytes. */
                 kc.max_pending = 2000000;
+                pipeline_ack_input(d->pipe, (uint32_t)i);
             }
             if (kafka_input_new(d->loop, &kc, daemon_kafka_record_cb, di, &di->kafka, err,
                                 sizeof(err)) != 0) {
@@ -807,6 +808,7 @@ daemon_redis_conf(const struct conf *conf, struct state_redis_conf *rc, char **p
     rc->ttl_margin_us = conf->redis_ttl_margin_us;
     rc->fallback_memory = conf->state_on_unavailable == STATE_UNAVAILABLE_MEMORY;
     rc->idle_source_us = conf->idle_source_us;
+    rc->no_local_absorb = !conf->redis_local_absorb;
     rc->limits.max_groups_per_slot = (uint64_t)conf->max_groups_per_rule;
     rc->limits.max_groups_total = (uint64_t)conf->max_groups_total;
     return 0;

@@ -64,6 +64,8 @@ struct pipeline {
     const struct event_source *cur; /* the record being processed */
     uint64_t cur_done;              /* its matches finished during processing */
     int64_t published_wall;
+    unsigned char *acked;  /* by input: its records complete through ack_cb (Kafka) */
+    size_t nacked;
     int own_time;        /* shared state: late against the event's own source, see below */
 };
 
@@ -131,6 +133,7 @@ pipeline_free(struct pipeline *p)
     }
     free(p->sources);
     free(p->pend);
+    free(p->acked);
     free(p->inputs);
     free(p->rules);
     free(p);
@@ -255,10 +258,16 @@ pipeline_update_clock(struct pipeline *p, int64_t wall)
 static uint64_t
 pipeline_pend_hash(uint32_t input, int32_t partition, int64_t pos)
 {
-    uint64_t h = ((uint64_t)input << 32 | (uint32_t)partition) * UINT64_C(0x9e3779b97f4a7c15);
+    uint64_t h = ((uint64_t)input << 32 | (uint32_t)partition) ^ (uint64_t)pos;
 
-    h ^= (uint64_t)pos * UINT64_C(0xc2b2ae3d27d4eb4f);
-    return h ^ (h >> 29);
+    /* murmur3's finalizer: consecutive positions land far apart */
+    h ^= (uint64_t)pos >> 32;
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    h *= UINT64_C(0xc4ceb9fe1a85ec53);
+    h ^= h >> 33;
+    return h;
 }
 
 static int64_t
@@ -350,6 +359,9 @@ pipeline_corr_done_cb(void *arg, const struct event_source *src)
     struct pipeline_pend *e;
     struct event_source copy;
 
+    if (src->input >= p->nacked || !p->acked[src->input]) {
+        return; /* an input whose records are complete when pipeline_process() returns */
+    }
     if (p->cur != NULL && pipeline_same_src(p->cur, src)) {
         p->cur_done++; /* finished while its record is still being processed */
         return;
@@ -391,6 +403,17 @@ pipeline_set_ack_cb(struct pipeline *p, pipeline_ack_cb ack, pipeline_ready_cb r
     p->own_time = ack != NULL && state_is_async(corr_engine_store(p->corr));
     corr_engine_set_done_cb(p->corr, ack != NULL ? pipeline_corr_done_cb : NULL,
                             pipeline_corr_ready_cb, p);
+}
+
+void
+pipeline_ack_input(struct pipeline *p, uint32_t input)
+{
+    if (input >= p->nacked) {
+        p->acked = xreallocarray(p->acked, input + 1, 1);
+        memset(p->acked + p->nacked, 0, input + 1 - p->nacked);
+        p->nacked = input + 1;
+    }
+    p->acked[input] = 1;
 }
 
 uint64_t
@@ -495,6 +518,7 @@ pipeline_process(struct pipeline *p, const struct event_source *src, enum decode
     int64_t wall = p->batch_wall ? p->batch_wall : time_now_us();
     struct pipeline_input_stats *is = pipeline_input(p, src->input);
     uint64_t retained = 0;
+    int tracked;
 
     p->stats.records++;
     p->stats.bytes += len;
@@ -548,7 +572,8 @@ pipeline_process(struct pipeline *p, const struct event_source *src, enum decode
         }
     }
 
-    if (p->ack_cb != NULL) {
+    tracked = p->ack_cb != NULL && src->input < p->nacked && p->acked[src->input];
+    if (tracked) {
         retained = corr_engine_retained(p->corr);
         p->cur = src;
         p->cur_done = 0;
@@ -565,7 +590,7 @@ pipeline_process(struct pipeline *p, const struct event_source *src, enum decode
     if (!ev->time_from_arrival) {
         pipeline_update_clock(p, wall);
     }
-    if (p->ack_cb != NULL) {
+    if (tracked) {
         uint64_t held = corr_engine_retained(p->corr) - retained - p->cur_done;
         p->cur = NULL;
         if (held > 0) {

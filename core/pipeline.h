@@ -94,13 +94,20 @@ typedef void (*pipeline_ack_cb)(void *arg, const struct event_source *src);
 typedef void (*pipeline_ready_cb)(void *arg);
 /*
  * Track completion of records whose correlation is held (asynchronous state store, reorder
- * buffer): pipeline_process() may then return PIPELINE_PENDING, and ack(arg, src) follows
- * for each such record once its state writes are acknowledged and its alerts handed to the
- * outputs. ready(arg) when the store takes work again after pipeline_ready() said 0.
+ * buffer): pipeline_process() may then return PIPELINE_PENDING for records of the inputs
+ * named by pipeline_ack_input(), and ack(arg, src) follows for each such record once its
+ * state writes are acknowledged and its alerts handed to the outputs. ready(arg) when the
+ * store takes work again after pipeline_ready() said 0.
  * Without this call every record is complete when pipeline_process() returns.
  */
 void pipeline_set_ack_cb(struct pipeline *p, pipeline_ack_cb ack, pipeline_ready_cb ready,
                          void *arg);
+/*
+ * Records of input `input` complete through the ack callback (Kafka: offsets are stored
+ * then); records of other inputs (files) are complete when pipeline_process() returns,
+ * whatever correlation work they left behind (pipeline_busy() still counts it).
+ */
+void pipeline_ack_input(struct pipeline *p, uint32_t input);
 /* Records returned PIPELINE_PENDING and not acknowledged yet. */
 uint64_t pipeline_pending(const struct pipeline *p);
 /*

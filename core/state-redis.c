@@ -145,6 +145,7 @@ struct sr_store {
     uint32_t max_inflight;
     int64_t margin_ms;
     int fallback_memory;
+    int no_local_absorb;
     uint64_t fallback_after_ms;
     int64_t idle_ms;
     struct state_limits limits;
@@ -2015,7 +2016,7 @@ sr_slot_open(struct state_store *base, uint32_t slot, const struct state_slot_sp
         break;
     }
     s->has_timers = spec->at_close || spec->kind == STATE_ABSENCE;
-    s->absorb_local = !spec->at_close && spec->kind != STATE_ABSENCE;
+    s->absorb_local = !spec->at_close && spec->kind != STATE_ABSENCE && !st->no_local_absorb;
     sr_supp_clear(st); /* keys of an older rule in this slot are void */
     if (s->has_timers) {
         st->has_timers = 1;
@@ -2166,6 +2167,7 @@ state_redis_new(uv_loop_t *loop, const struct state_redis_conf *c, struct state_
         c->fallback_after_us > 0 ? (uint64_t)(c->fallback_after_us / 1000) : st->timeout_ms;
     st->idle_ms = (c->idle_source_us > 0 ? c->idle_source_us : SR_DEFAULT_IDLE_US) / 1000;
     st->limits = c->limits;
+    st->no_local_absorb = c->no_local_absorb;
     st->supp_cap = 1u << 16;
     st->supp = xcalloc(st->supp_cap, sizeof(*st->supp));
     st->local_clock = INT64_MIN;

@@ -42,6 +42,8 @@ struct state_redis_conf {
     int64_t fallback_after_us;  /* Redis gone this long before falling back; default timeout */
     int64_t idle_source_us;     /* the shared clock ignores sources silent this long (server
                                    time); default 60 s */
+    int no_local_absorb;        /* 1: never answer an operation without Redis (see
+                                   state_redis_stats.local_absorbed) */
     struct state_limits limits; /* of the fallback in-memory store */
 };
 

@@ -103,7 +103,7 @@ local function mark_oldest(G, i)
     return o or -math.huge
 end
 
-local function source_index(G, name, part)
+local function source_index(G, name, part, op, S)
     local sn, sp = G.sn, G.sp
     for i = 1, #sn do
         if sn[i] == name and sp[i] == part then
@@ -113,11 +113,15 @@ local function source_index(G, name, part)
     if #sn >= MAXSRC then
         -- Forget the source with the oldest mark that no entry refers to (rare: a group
         -- fed from more than MAXSRC sources).
+        -- entries name their source at offset off of each stride-long entry
         local used = {}
-        local e, st = G.e, G.es or 3
+        local e, st, off = G.e, 3, 1
+        if op == 'W' and S.agg ~= 0 then st = 4 end
+        if op == 'D' then st, off = 5, 2 end
         if e then
-            for j = 2, #e, st do used[e[j]] = true end
+            for j = 1 + off, #e, st do used[e[j]] = true end
         end
+        if G.tr then used[G.tr[4]] = true end
         local victim, vt = nil, nil
         for j = 1, #sn do
             local mt = mark_oldest(G, j)
@@ -614,7 +618,7 @@ for i = 1, nev do
         local name, part = ARGV[2 + 2 * ci], tonumber(ARGV[3 + 2 * ci])
         si = gsrc[ci]
         if not si then
-            si = source_index(G, name, part)
+            si = source_index(G, name, part, op, S)
             gsrc[ci] = si
         end
         positioned = not (part < 0 and pos == 0)
@@ -674,7 +678,7 @@ for i = 1, nev do
                 redis.call('LTRIM', dkey, -MAXDEC, -1)
                 redis.call('PEXPIRE', dkey, S.margin + math.floor(S.T / 1000))
                 decs = nil
-                G.tr = { t, pos, ref, G.sn[si], G.sp[si] }
+                G.tr = { t, pos, ref, si }
             end
         end
         if lt == nil or t > lt then lt = t end
@@ -689,8 +693,8 @@ out[2] = res.trunc
 -- whoever sends them, except a replay of the event whose decision set it (returned too).
 if G.su and not S.at_close and (op == 'W' or op == 'D' or op == 'S') then
     local d = G.tr
-    if d then
-        out[3] = { G.su, d[1], d[2], d[3], d[4], d[5] }
+    if d and G.sn[d[4]] then
+        out[3] = { G.su, d[1], d[2], d[3], G.sn[d[4]], G.sp[d[4]] }
     else
         out[3] = { G.su }
     end

@@ -1297,9 +1297,9 @@ corr_engine_store(struct corr_engine *eng)
 /* Tell the store how far this process applied a source (corr.h). */
 void
 corr_engine_publish(struct corr_engine *eng, const char *source, int32_t partition,
-                    int64_t watermark_us)
+                    int64_t watermark_us, int idle)
 {
-    state_publish(eng->st, source, partition, watermark_us);
+    state_publish(eng->st, source, partition, watermark_us, idle);
 }
 
 /* --- lifecycle and reload --- */

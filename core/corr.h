@@ -170,8 +170,11 @@ int corr_engine_feed_own_time(struct corr_engine *eng, const struct rule *rule,
                               const struct event *ev);
 /* The engine's state store (owned by the engine). */
 struct state_store *corr_engine_store(struct corr_engine *eng);
-/* This process applied source (topic, partition) up to watermark_us (see state_publish()). */
+/*
+ * This process applied source (topic, partition) up to watermark_us; idle: nothing to read
+ * there lately (see state_publish()).
+ */
 void corr_engine_publish(struct corr_engine *eng, const char *source, int32_t partition,
-                         int64_t watermark_us);
+                         int64_t watermark_us, int idle);
 
 #endif

@@ -566,6 +566,22 @@ daemon_tick_cb(uv_timer_t *t)
 {
     struct daemon *d = t->data;
 
+    /* Partitions revoked by a rebalance stop holding the clock (and, with Redis state,
+     * are no longer this process's to publish). */
+    for (size_t i = 0; i < d->ninputs; i++) {
+        struct kafka_input_stats st;
+        int32_t *parts;
+        if (d->inputs[i].kafka == NULL || !d->inputs[i].running) {
+            continue;
+        }
+        kafka_input_get_stats(d->inputs[i].kafka, &st);
+        parts = xcalloc(st.npartitions + 1, sizeof(*parts));
+        for (size_t k = 0; k < st.npartitions; k++) {
+            parts[k] = st.partitions[k].partition;
+        }
+        pipeline_set_partitions(d->pipe, (uint32_t)i, parts, st.npartitions);
+        free(parts);
+    }
     pipeline_tick(d->pipe);
     pipeline_flush(d->pipe);
 }

@@ -30,6 +30,7 @@ struct source_clock {
     int64_t max_time;    /* highest event time seen, INT64_MIN before the first */
     int64_t last_wall;   /* wall clock of the last event, for idleness */
     int done;
+    int revoked;         /* a Kafka partition no longer assigned here */
 };
 
 struct pipeline {
@@ -189,8 +190,11 @@ pipeline_source(struct pipeline *p, uint32_t input, int32_t partition)
 }
 
 /*
- * Tell a shared state store how far this process applied each of its active sources (every
- * source gets the clock: events up to it have been handed to the store). Throttled.
+ * Tell a shared state store how far this process applied each source it reads: the
+ * source's own watermark, but not beyond the clock (events above it wait in the reorder
+ * buffer), and whether the source is idle (finished, or silent for time.idle_source): an
+ * idle source does not hold the shared clock back, as it does not hold this process's.
+ * Revoked partitions are another process's to publish. Throttled.
  */
 static void
 pipeline_publish(struct pipeline *p, int64_t wall, int all)
@@ -202,14 +206,18 @@ pipeline_publish(struct pipeline *p, int64_t wall, int all)
     p->published_wall = wall;
     for (size_t i = 0; i < p->nsources; i++) {
         const struct source_clock *s = &p->sources[i];
-        if (s->name == NULL || s->max_time == INT64_MIN) {
+        int64_t wm;
+        int idle;
+        if (s->name == NULL || s->max_time == INT64_MIN || s->revoked) {
             continue;
         }
-        if (!all && (s->done || (p->conf->idle_source_us > 0 &&
-                                 wall - s->last_wall > p->conf->idle_source_us))) {
-            continue; /* not holding the clock back here: not there either */
+        wm = s->max_time - p->conf->allowed_lateness_us;
+        if (wm > p->clock) {
+            wm = p->clock;
         }
-        corr_engine_publish(p->corr, s->name, s->partition, p->clock);
+        idle = s->done ||
+               (p->conf->idle_source_us > 0 && wall - s->last_wall > p->conf->idle_source_us);
+        corr_engine_publish(p->corr, s->name, s->partition, wm, idle);
     }
 }
 
@@ -223,7 +231,7 @@ pipeline_update_clock(struct pipeline *p, int64_t wall)
 
     for (size_t i = 0; i < p->nsources; i++) {
         const struct source_clock *s = &p->sources[i];
-        if (s->done) {
+        if (s->done || s->revoked) {
             continue;
         }
         if (p->conf->idle_source_us > 0 && wall - s->last_wall > p->conf->idle_source_us) {
@@ -629,6 +637,23 @@ pipeline_add_partition(struct pipeline *p, uint32_t input, int32_t partition)
 
     s->last_wall = time_now_us();
     s->done = 0;
+    s->revoked = 0;
+}
+
+void
+pipeline_set_partitions(struct pipeline *p, uint32_t input, const int32_t *parts, size_t n)
+{
+    for (size_t i = 0; i < p->nsources; i++) {
+        struct source_clock *s = &p->sources[i];
+        int assigned = 0;
+        if (s->input != input || s->partition < 0) {
+            continue;
+        }
+        for (size_t k = 0; k < n && !assigned; k++) {
+            assigned = parts[k] == s->partition;
+        }
+        s->revoked = !assigned;
+    }
 }
 
 int

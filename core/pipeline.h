@@ -147,6 +147,13 @@ void pipeline_add_source(struct pipeline *p, uint32_t input);
  * the others' events late. A partition seen before keeps its watermark.
  */
 void pipeline_add_partition(struct pipeline *p, uint32_t input, int32_t partition);
+/*
+ * The partitions[0..n) are all input `input` is assigned now (polled by the daemon): the
+ * others were revoked and stop holding the clock at once (not after time.idle_source), and
+ * a shared store no longer hears about them from this process.
+ */
+void pipeline_set_partitions(struct pipeline *p, uint32_t input, const int32_t *parts,
+                             size_t n);
 /* Input `input` reached its end (finite inputs): it stops holding the clock back. */
 void pipeline_source_done(struct pipeline *p, uint32_t input);
 /*

@@ -117,8 +117,9 @@ struct sr_supp {
 
 /* A source's watermark waiting to be published. */
 struct sr_pub {
-    char *field; /* "source|partition" */
+    char *field; /* "source|partition|instance" */
     int64_t wm;
+    int idle;
     int dirty;
 };
 
@@ -140,6 +141,7 @@ struct sr_store {
     char *password;
     char *prefix;
     char *where; /* "redis://host:port/db" or "unix:/path" for log lines */
+    char instance[96]; /* host:pid:random: this process in the shared clock's fields */
     uint64_t timeout_ms;
     uint32_t batch;
     uint32_t max_inflight;
@@ -1622,6 +1624,7 @@ sr_round_start(struct sr_store *st)
         if (st->pubs[i].dirty) {
             sr_arg_str(&a, st->pubs[i].field);
             sr_arg_i64(&a, st->pubs[i].wm);
+            sr_arg_str(&a, st->pubs[i].idle ? "1" : "0");
             st->pubs[i].dirty = 0;
             any = 1;
         }
@@ -1833,8 +1836,13 @@ sr_inflight(struct state_store *base)
                                : 0);
 }
 
+/*
+ * Remember a source's watermark for the next clock call. Every call refreshes the field
+ * (its server time), so a publisher that keeps publishing keeps its sources fresh.
+ */
 static void
-sr_publish(struct state_store *base, const char *source, int32_t partition, int64_t wm)
+sr_publish(struct state_store *base, const char *source, int32_t partition, int64_t wm,
+           int idle)
 {
     struct sr_store *st = (struct sr_store *)base;
     char field[512];
@@ -1842,19 +1850,19 @@ sr_publish(struct state_store *base, const char *source, int32_t partition, int6
     if (st->mem != NULL || source == NULL) {
         return;
     }
-    snprintf(field, sizeof(field), "%s|%" PRId32, source, partition);
+    snprintf(field, sizeof(field), "%s|%" PRId32 "|%s", source, partition, st->instance);
     for (size_t i = 0; i < st->npubs; i++) {
         if (strcmp(st->pubs[i].field, field) == 0) {
-            if (wm != st->pubs[i].wm) {
-                st->pubs[i].wm = wm;
-                st->pubs[i].dirty = 1;
-            }
+            st->pubs[i].wm = wm;
+            st->pubs[i].idle = idle;
+            st->pubs[i].dirty = 1;
             return;
         }
     }
     st->pubs = xreallocarray(st->pubs, st->npubs + 1, sizeof(*st->pubs));
     st->pubs[st->npubs].field = xstrdup(field);
     st->pubs[st->npubs].wm = wm;
+    st->pubs[st->npubs].idle = idle;
     st->pubs[st->npubs].dirty = 1;
     st->npubs++;
 }
@@ -2151,6 +2159,18 @@ state_redis_new(uv_loop_t *loop, const struct state_redis_conf *c, struct state_
     st->db = db;
     st->where = path != NULL ? xasprintf("unix:%s", path)
                              : xasprintf("redis://%s:%d/%d", host, port, db);
+    {
+        char hn[64] = "";
+        uint32_t rnd = 0;
+        if (gethostname(hn, sizeof(hn) - 1) != 0) {
+            snprintf(hn, sizeof(hn), "host");
+        }
+        if (getentropy(&rnd, sizeof(rnd)) != 0) {
+            rnd = (uint32_t)(uintptr_t)st ^ (uint32_t)getpid();
+        }
+        snprintf(st->instance, sizeof(st->instance), "%s:%d:%08" PRIx32, hn, (int)getpid(),
+                 rnd);
+    }
     st->username = c->username != NULL ? xstrdup(c->username) : NULL;
     st->password = c->password != NULL ? xstrdup(c->password) : NULL;
     st->prefix = xstrdup(c->prefix != NULL ? c->prefix : "kz");

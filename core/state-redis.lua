@@ -18,9 +18,8 @@
 -- KEYS[3] the group's decisions ({prefix:NN}:d:RULETAG:groupkey), a list read by replays.
 -- ARGV[1] op: W window_add, D distinct_add, S sequence_advance, A absence_touch,
 --             F fire due timers (KEYS[1] = timer ZSET; ARGV[2] upto, ARGV[3] limit),
---             C clock (KEYS[1] = clock hash; ARGV[2] idle ms, then field, value pairs: sets
---               them, returns the minimum watermark over the fields set within the idle time
---               (server time), or the maximum when all are older),
+--             C clock (KEYS[1] = clock hash; ARGV[2] idle ms, then field, watermark, idle
+--               triples: sets them, returns the shared clock, see below),
 --             V version.
 -- ARGV[2] the slot's spec: kind,agg,at_close,T,S,has_lo,lo_strict,lo,has_hi,hi_strict,hi,
 --         has_neq,neq,nsteps,maxe,margin_ms (times in microseconds).
@@ -522,30 +521,49 @@ if op == 'V' then
 end
 
 if op == 'C' then
-    -- The shared clock: set this process's source watermarks, return the minimum over the
-    -- sources updated within the idle time (server time), and the server time in ms.
+    -- The shared clock. Fields are source|partition|instance, values "watermark server_ms
+    -- idle". Per source: the minimum over its fresh (within the idle time), active entries;
+    -- if it has only fresh idle entries, it does not hold the clock back; if it has only
+    -- stale entries (its reader died and nobody took it over yet), their highest watermark
+    -- holds it. The clock is the minimum over the sources that hold it, or the highest
+    -- watermark when none does. Entries older than 10 idle times are removed.
     local now = redis.call('TIME')
     local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
     local idle = tonumber(ARGV[2])
-    for i = 3, #ARGV - 1, 2 do
-        redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1] .. ' ' .. ms)
+    for i = 3, #ARGV - 2, 3 do
+        redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1] .. ' ' .. ms .. ' ' .. ARGV[i + 2])
     end
     local all = redis.call('HGETALL', KEYS[1])
-    local lo, hi = false, false
+    local srcs, hi = {}, false
     for i = 1, #all, 2 do
-        local wm, at = string.match(all[i + 1], '^(%S+) (%S+)$')
+        local wm, at, fl = string.match(all[i + 1], '^(%S+) (%S+) (%S+)$')
+        local src = string.match(all[i], '^(.*)|[^|]*$')
         wm, at = tonumber(wm), tonumber(at)
-        if wm and at then
-            if ms - at <= idle then
-                if lo == false or wm < lo then lo = wm end
-            end
-            if hi == false or wm > hi then hi = wm end
+        if wm and at and src then
             if ms - at > idle * 10 then
                 redis.call('HDEL', KEYS[1], all[i])
+            else
+                local p = srcs[src] or {}
+                srcs[src] = p
+                if hi == false or wm > hi then hi = wm end
+                if ms - at <= idle then
+                    if fl == '1' then
+                        p.idle = true
+                    elseif p.active == nil or wm < p.active then
+                        p.active = wm
+                    end
+                elseif p.stale == nil or wm > p.stale then
+                    p.stale = wm
+                end
             end
         end
     end
-    -- every source idle: the highest watermark (as one process's clock does)
+    local lo = false
+    for _, p in pairs(srcs) do
+        local v = p.active
+        if v == nil and not p.idle then v = p.stale end
+        if v ~= nil and (lo == false or v < lo) then lo = v end
+    end
     if lo == false then lo = hi end
     if lo == false then return { false, ms } end
     return { fmt(lo), ms }

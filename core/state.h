@@ -175,7 +175,7 @@ struct state_backend {
     void (*advance)(struct state_store *st, int64_t clock_us);
     uint64_t (*inflight)(struct state_store *st);
     void (*publish)(struct state_store *st, const char *source, int32_t partition,
-                    int64_t watermark_us);
+                    int64_t watermark_us, int idle);
 };
 
 /* Asynchronous decisions: see state_set_hooks(). */
@@ -430,16 +430,17 @@ state_inflight(struct state_store *st)
 
 /*
  * The watermark of one source (Kafka topic and partition, or file with partition -1) as this
- * process has applied it: every event of the source up to it has been submitted. A shared
+ * process has applied it: every event of the source up to it has been submitted. idle: the
+ * source has had nothing to read for a while (it should not hold a clock back). A shared
  * store combines the sources of every process into the clock that fires its timers
  * (docs/STATE.md); others ignore it.
  */
 static inline void
 state_publish(struct state_store *st, const char *source, int32_t partition,
-              int64_t watermark_us)
+              int64_t watermark_us, int idle)
 {
     if (st->be->publish != NULL) {
-        st->be->publish(st, source, partition, watermark_us);
+        st->be->publish(st, source, partition, watermark_us, idle);
     }
 }
 

@@ -22,6 +22,9 @@
       and every endpoint has at least one (the group has settled over all of them).
   redis-stream.py ids FILE...
       Print the distinct kizuna.alert_id values of JSON-lines alert files, sorted.
+  redis-stream.py ids-upto RULE TIME FILE...
+      The same for the alerts of RULE raised at or before TIME (RFC 3339), and of every
+      other rule; writes OUTDIR/clockK too (the clock once chunk K is read).
 """
 import json
 import os
@@ -105,6 +108,8 @@ def gen(args):
         # After chunk c: every partition's newest time is `end`, so the clock is end - L;
         # matches after it wait in the reorder buffer and hold the stored offset.
         clock = end - lateness
+        with open(os.path.join(out, "clock%d" % c), "w") as f:
+            f.write(stamp(clock) + "\n")
         with open(os.path.join(out, "lag%d" % c), "w") as f:
             for p in range(nparts):
                 h = hist[p]
@@ -152,7 +157,7 @@ def owners(nparts, urls):
     return 0
 
 
-def ids(paths):
+def ids(paths, rule=None, upto=None):
     s = set()
     for path in paths:
         if not os.path.exists(path):
@@ -162,7 +167,10 @@ def ids(paths):
             if not l:
                 continue
             try:
-                s.add(json.loads(l)["kizuna"]["alert_id"])
+                a = json.loads(l)
+                if rule is not None and a["rule"]["id"] == rule and a["@timestamp"] > upto:
+                    continue
+                s.add(a["kizuna"]["alert_id"])
             except ValueError:
                 # the last line of a process killed with SIGKILL may be cut: its alert is
                 # delivered again by the successor (at-least-once)
@@ -192,6 +200,9 @@ def main():
         return owners(int(sys.argv[2]), sys.argv[3:])
     if cmd == "ids":
         ids(sys.argv[2:])
+        return 0
+    if cmd == "ids-upto":
+        ids(sys.argv[4:], sys.argv[2], sys.argv[3])
         return 0
     print(__doc__, file=sys.stderr)
     return 2

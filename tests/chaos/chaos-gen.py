@@ -3,16 +3,17 @@
 
 Written for kizuna (no third-party code). Same arguments, same bytes.
 
-    chaos-gen.py --lines N [--seed S] [--ips K] [--first SEQ] [--start ISO] [--stats]
-    chaos-gen.py --rate R --seconds S [--seed S] [--ips K]
+    chaos-gen.py --lines N [--seed S] [--ips K] [--skew X] [--first SEQ] [--start ISO] [--stats]
+    chaos-gen.py --rate R --seconds S [--seed S] [--ips K] [--skew X]
 
 Prints "KEY<TAB>LINE" records (tests/kafka-tool produce --key-lines): the key is the line's
 source address, so all events of one address go to one Kafka partition, in order. Each line
 is RFC 5424 syslog with a millisecond timestamp that never decreases and ends with
 "seq=SEQ". About 40 % are "Failed password" (rule chaos-failed-password, and the
-correlations over it), 10 % "Invalid user", the rest match nothing. Addresses are drawn
-with skewed weights: a few hammer (several event_count alerts each), most never reach a
-threshold.
+correlations over it), 10 % "Invalid user", the rest match nothing. Address k (1..K) is
+drawn with weight 1/k^X (--skew, default 1.3): a few hammer (several event_count alerts
+each), most never reach a threshold. With many addresses a flatter skew spreads the load
+over the partitions (the mock cluster keeps only about 5 MiB per partition).
 
 Fixed mode (--lines): line SEQ is stamped START + SEQ * 100 ms and its choices depend on
 (seed, SEQ) only, so batches generated with --first continue one timeline. --stats prints
@@ -41,7 +42,7 @@ def stamp(t):
 
 
 class Workload:
-    def __init__(self, seed, nips):
+    def __init__(self, seed, nips, skew):
         r0 = random.Random(seed)
         ips, seen = [], set()
         while len(ips) < nips:
@@ -52,7 +53,7 @@ class Workload:
                 ips.append(ip)
         self.ips = ips
         # as random.choices(ips, weights) does it, with the sums computed once
-        self.cum = list(itertools.accumulate(1.0 / (k + 1) ** 1.3 for k in range(nips)))
+        self.cum = list(itertools.accumulate(1.0 / (k + 1) ** skew for k in range(nips)))
         self.detections = 0
 
     def line(self, r, seq, t):
@@ -103,6 +104,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--ips", type=int, default=24)
+    ap.add_argument("--skew", type=float, default=1.3)
     ap.add_argument("--first", type=int, default=0)
     ap.add_argument("--start", default="2024-09-10T06:00:00")
     ap.add_argument("--stats", action="store_true")
@@ -110,7 +112,7 @@ def main():
     if (a.lines is None) == (a.rate is None):
         ap.error("give --lines or --rate")
 
-    w = Workload(a.seed, a.ips)
+    w = Workload(a.seed, a.ips, a.skew)
     try:
         if a.rate is not None:
             paced(w, a)

@@ -91,7 +91,7 @@ for t in $tests; do
         echo ":test-result: FAIL" >>"$trs"
         failed=$((failed + 1))
     fi
-    [ -n "$unfinished" ] && echo "#   no valgrind summary (killed):$unfinished"
+    [ -n "$unfinished" ] && echo "# note: no valgrind summary (killed by the test):$unfinished"
 done
 echo "1..$n"
 [ $failed -eq 0 ]

@@ -5,7 +5,7 @@ set -e
 PKGS="build-essential autoconf automake libtool pkg-config
  librdkafka-dev libpcre2-dev libuv1-dev libhiredis-dev libyaml-dev libssl-dev
  libcurl4-openssl-dev libmicrohttpd-dev
- redis-server kcat python3 python3-jsonschema libxml2-utils clang"
+ redis-server kcat python3 python3-jsonschema libxml2-utils clang valgrind curl"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -234,6 +234,61 @@ test_batching(struct rt_server *srv)
     store_free(st);
 }
 
+/* Evidence sources of the last decision, copied (source@pos;...). */
+static char last_evidence[1024];
+
+static void
+src_cb(struct state_op *o, int rc, const struct state_result *res)
+{
+    op_cb(o, rc, res);
+    if (res->fired) {
+        size_t n = 0;
+        last_evidence[0] = '\0';
+        for (size_t i = 0; i < res->nev && n < sizeof(last_evidence) - 64; i++) {
+            n += (size_t)snprintf(last_evidence + n, sizeof(last_evidence) - n, "%s@%" PRId64 ";",
+                                  res->ev[i].ref.source ? res->ev[i].ref.source : "-",
+                                  res->ev[i].ref.pos);
+        }
+    }
+}
+
+/* A group fed from more sources than its source table keeps (8): evidence stays right. */
+static void
+test_many_sources(struct rt_server *srv)
+{
+    struct state_store *st = store_new(srv->url, NULL, NULL, 0, 0, 0);
+    static struct op ops[32];
+    static char names[32][16];
+    struct state_slot_spec sp = spec_count(3, S(10));
+
+    rt_run_until(&loop, is_connected, st, 5000);
+    state_slot_open(st, 1, &sp);
+    rec_reset();
+    /* 12 sources, one event each, 4 s apart: a window of 10 s holds at most 3. */
+    for (int i = 0; i < 12; i++) {
+        struct op *o = &ops[i];
+        snprintf(names[i], sizeof(names[i]), "src-%02d", i);
+        memset(o, 0, sizeof(*o));
+        o->idx = i;
+        o->op.kind = STATE_WINDOW;
+        o->op.slot = 1;
+        o->op.key = "10.9.0.1";
+        o->op.key_len = 8;
+        o->op.in.time_us = S(i * 4.0);
+        o->op.in.ref.source = names[i];
+        o->op.in.ref.partition = -1;
+        o->op.in.ref.pos = 100 + i;
+        o->op.cb = src_cb;
+        state_submit(st, &o->op);
+        want_n = i + 1;
+        rt_run_until(&loop, done_n, NULL, 5000); /* one call each: the table fills up */
+    }
+    ok(rec.n == 12 && rec.fired[2] && count_fired() >= 2 &&
+           strstr(last_evidence, "src-11@111;") != NULL,
+       "12 sources for one group: fires, the evidence names its sources (%s)", last_evidence);
+    store_free(st);
+}
+
 static void
 test_backpressure(struct rt_server *srv)
 {
@@ -542,6 +597,7 @@ main(void)
         return 0;
     }
     test_batching(&srv);
+    test_many_sources(&srv);
     test_backpressure(&srv);
     test_ttl(&srv);
     test_noscript(&srv);

@@ -59,6 +59,7 @@ enum sr_call_type {
     SR_CALL_OPS,   /* W, D, S, A on one group */
     SR_CALL_CLOCK, /* C: publish and read the shared clock */
     SR_CALL_FIRE,  /* F: fire due timers of one shard */
+    SR_CALL_MULTI, /* M: the operations of several groups of one shard */
 };
 
 /* Our hiredis adapter's state (see "hiredis on libuv" below). */
@@ -76,6 +77,9 @@ struct sr_call {
     struct state_op *head;  /* its operations, in order (be_next) */
     struct state_op *tail;
     uint32_t nops;
+    struct sr_call **groups; /* SR_CALL_MULTI: the group calls it carries (owned) */
+    uint32_t ngroups;
+    unsigned shard;          /* while the batch closes */
     uint64_t gen;           /* connection generation it was sent on; 0: queued */
     uint64_t sent_ms;
     int argc;
@@ -512,6 +516,10 @@ sr_call_free(struct sr_call *c)
     if (c == NULL) {
         return;
     }
+    for (uint32_t g = 0; g < c->ngroups; g++) {
+        sr_call_free(c->groups[g]);
+    }
+    free(c->groups);
     free(c->argv);
     free(c->argvlen);
     free(c->data);
@@ -581,31 +589,31 @@ sr_key_group(struct sr_store *st, struct buf *b, const struct sr_slot *s, const 
     buf_append(b, key, len);
 }
 
-/* Serialize an operations call: EVALSHA sha 2 group timers op spec nsrc sources events. */
+/* Append the keys of group call c: the group and its decisions list. */
 static void
-sr_call_build_ops(struct sr_store *st, struct sr_call *c)
+sr_args_group_keys(struct sr_store *st, struct sr_args *a, const struct sr_call *c)
 {
     const struct sr_slot *s = &st->slots[c->slot];
-    const struct state_op *first = c->head;
-    struct sr_args a = {0};
+
+    sr_key_group(st, &st->scratch, s, c->head->key, c->head->key_len);
+    sr_arg(a, st->scratch.data, st->scratch.len);
+    /* the decisions list: the group key with :d: for :g: */
+    st->scratch.data[strlen(st->prefix) + 6] = 'd';
+    sr_arg(a, st->scratch.data, st->scratch.len);
+}
+
+/* Append the arguments of group call c: op spec nsrc sources nev events. */
+static void
+sr_args_group(struct sr_store *st, struct sr_args *a, const struct sr_call *c)
+{
+    const struct sr_slot *s = &st->slots[c->slot];
     const char *srcs[SR_MAX_FIELD];
     int32_t parts[SR_MAX_FIELD];
     int nsrc = 0;
     char tmp[48];
-    unsigned shard = sr_shard(s, first->key, first->key_len);
 
-    sr_arg_str(&a, "EVALSHA");
-    sr_arg_str(&a, st->sha);
-    sr_arg_str(&a, "3");
-    sr_key_group(st, &st->scratch, s, first->key, first->key_len);
-    sr_arg(&a, st->scratch.data, st->scratch.len);
-    snprintf(tmp, sizeof(tmp), "{%s:%02u}:t", st->prefix, shard);
-    sr_arg_str(&a, tmp);
-    /* the decisions list: the group key with :d: for :g: */
-    st->scratch.data[strlen(st->prefix) + 6] = 'd';
-    sr_arg(&a, st->scratch.data, st->scratch.len);
-    sr_arg(&a, &s->op, 1);
-    sr_arg_str(&a, s->spec_arg);
+    sr_arg(a, &s->op, 1);
+    sr_arg_str(a, s->spec_arg);
     /* The sources of the call's events (an event of a source beyond the table is unknown). */
     for (const struct state_op *op = c->head; op != NULL; op = op->be_next) {
         int k;
@@ -622,14 +630,15 @@ sr_call_build_ops(struct sr_store *st, struct sr_call *c)
             parts[nsrc++] = op->in.ref.partition;
         }
     }
-    sr_arg_i64(&a, nsrc);
+    sr_arg_i64(a, nsrc);
     for (int k = 0; k < nsrc; k++) {
-        sr_arg_str(&a, srcs[k]);
-        sr_arg_i64(&a, parts[k]);
+        sr_arg_str(a, srcs[k]);
+        sr_arg_i64(a, parts[k]);
     }
+    sr_arg_i64(a, c->nops);
     for (const struct state_op *op = c->head; op != NULL; op = op->be_next) {
         int idx = 0;
-        sr_arg_i64(&a, op->in.time_us);
+        sr_arg_i64(a, op->in.time_us);
         if (op->in.ref.source != NULL) {
             for (int k = 0; k < nsrc; k++) {
                 if (parts[k] == op->in.ref.partition &&
@@ -640,26 +649,80 @@ sr_call_build_ops(struct sr_store *st, struct sr_call *c)
             }
         }
         /* the referenced rule is part of the event's identity (state-redis.lua) */
-        sr_arg_i64(&a, (int64_t)idx * 16 + (op->in.step & 15));
-        sr_arg_i64(&a, op->in.ref.pos);
+        sr_arg_i64(a, (int64_t)idx * 16 + (op->in.step & 15));
+        sr_arg_i64(a, op->in.ref.pos);
         switch (s->op) {
         case 'W':
             if (s->spec.agg != STATE_AGG_COUNT) {
                 int n = snprintf(tmp, sizeof(tmp), "%.17g", op->in.num);
-                sr_arg(&a, tmp, (size_t)n);
+                sr_arg(a, tmp, (size_t)n);
             }
             break;
         case 'D':
             if (s->spec.nsteps > 0) {
-                sr_arg_i64(&a, op->in.step);
+                sr_arg_i64(a, op->in.step);
             } else {
-                sr_arg(&a, op->in.val != NULL ? op->in.val : "", op->in.val_len);
+                sr_arg(a, op->in.val != NULL ? op->in.val : "", op->in.val_len);
             }
             break;
         default:
-            sr_arg_i64(&a, op->in.step);
+            sr_arg_i64(a, op->in.step);
             break;
         }
+    }
+}
+
+/* Serialize a call of one group: EVALSHA sha 3 group timers decisions ARGS. */
+static void
+sr_call_build_ops(struct sr_store *st, struct sr_call *c)
+{
+    const struct sr_slot *s = &st->slots[c->slot];
+    struct sr_args a = {0};
+    char tmp[96];
+    size_t gk;
+
+    sr_arg_str(&a, "EVALSHA");
+    sr_arg_str(&a, st->sha);
+    sr_arg_str(&a, "3");
+    gk = (size_t)a.n;
+    sr_args_group_keys(st, &a, c); /* group, decisions: the timers go between them */
+    snprintf(tmp, sizeof(tmp), "{%s:%02u}:t", st->prefix,
+             sr_shard(s, c->head->key, c->head->key_len));
+    sr_arg_str(&a, tmp);
+    {
+        /* swap the decisions key and the timers key into KEYS order: group, timers, decisions */
+        size_t o = a.off[gk + 1], l = a.len[gk + 1];
+        a.off[gk + 1] = a.off[gk + 2];
+        a.len[gk + 1] = a.len[gk + 2];
+        a.off[gk + 2] = o;
+        a.len[gk + 2] = l;
+    }
+    sr_args_group(st, &a, c);
+    sr_args_finish(&a, c);
+}
+
+/*
+ * Serialize a call of several groups of one shard: EVALSHA sha 1+2n timers g1 d1 ... gn dn
+ * M n ARGS1 ... ARGSn. The group calls stay in c->groups; c completes them from its reply.
+ */
+static void
+sr_call_build_multi(struct sr_store *st, struct sr_call *c, unsigned shard)
+{
+    struct sr_args a = {0};
+    char tmp[96];
+
+    sr_arg_str(&a, "EVALSHA");
+    sr_arg_str(&a, st->sha);
+    sr_arg_i64(&a, 1 + 2 * (int64_t)c->ngroups);
+    snprintf(tmp, sizeof(tmp), "{%s:%02u}:t", st->prefix, shard);
+    sr_arg_str(&a, tmp);
+    for (uint32_t g = 0; g < c->ngroups; g++) {
+        sr_args_group_keys(st, &a, c->groups[g]);
+    }
+    sr_arg_str(&a, "M");
+    sr_arg_i64(&a, c->ngroups);
+    for (uint32_t g = 0; g < c->ngroups; g++) {
+        sr_args_group(st, &a, c->groups[g]);
     }
     sr_args_finish(&a, c);
 }
@@ -711,13 +774,43 @@ sr_open_index_grow(struct sr_store *st)
 static void
 sr_batch_close(struct sr_store *st)
 {
+    struct sr_call *bundle[STATE_REDIS_SHARDS] = {0};
+    struct sr_call *order[STATE_REDIS_SHARDS];
+    size_t norder = 0;
+
     if (st->nocalls == 0) {
         return;
     }
+    /* One call per shard: the groups of a shard in one script call (all their keys carry
+     * the shard's hash tag), in the order the groups were opened. */
     for (size_t i = 0; i < st->nocalls; i++) {
         struct sr_call *c = st->ocalls[i];
-        sr_call_build_ops(st, c);
-        sr_queue_push(st, c);
+        const struct sr_slot *s = &st->slots[c->slot];
+        unsigned shard = sr_shard(s, c->head->key, c->head->key_len);
+        struct sr_call *b = bundle[shard];
+        if (b == NULL) {
+            b = xcalloc(1, sizeof(*b));
+            b->type = SR_CALL_MULTI;
+            b->shard = shard;
+            bundle[shard] = b;
+            order[norder++] = b;
+        }
+        b->groups = xreallocarray(b->groups, b->ngroups + 1, sizeof(*b->groups));
+        b->groups[b->ngroups++] = c;
+        b->nops += c->nops;
+    }
+    for (size_t i = 0; i < norder; i++) {
+        struct sr_call *b = order[i];
+        if (b->ngroups == 1) {
+            struct sr_call *c = b->groups[0];
+            b->ngroups = 0;
+            sr_call_free(b);
+            sr_call_build_ops(st, c);
+            sr_queue_push(st, c);
+        } else {
+            sr_call_build_multi(st, b, b->shard);
+            sr_queue_push(st, b);
+        }
     }
     st->nocalls = 0;
     st->nopen_ops = 0;
@@ -1300,16 +1393,20 @@ sr_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
     if (reply->type == REDIS_REPLY_ERROR) {
         /* A script error: a bug or an argument the script cannot take. Fail the call. */
         sr_script_error(st, "state script failed", reply->str);
-        if (c->type == SR_CALL_OPS) {
-            struct state_op *op = c->head, *next;
-            struct state_result res;
-            sr_result_reset(&res);
-            c->head = NULL;
-            for (; op != NULL; op = next) {
-                next = op->be_next;
-                op->be_next = NULL;
-                st->stats.failed++;
-                sr_complete(st, op, -1, &res);
+        if (c->type == SR_CALL_OPS || c->type == SR_CALL_MULTI) {
+            uint32_t n = c->type == SR_CALL_MULTI ? c->ngroups : 1;
+            for (uint32_t g = 0; g < n; g++) {
+                struct sr_call *gc = c->type == SR_CALL_MULTI ? c->groups[g] : c;
+                struct state_op *op = gc->head, *next;
+                struct state_result res;
+                sr_result_reset(&res);
+                gc->head = NULL;
+                for (; op != NULL; op = next) {
+                    next = op->be_next;
+                    op->be_next = NULL;
+                    st->stats.failed++;
+                    sr_complete(st, op, -1, &res);
+                }
             }
         } else if (c->type == SR_CALL_CLOCK) {
             sr_round_done(st);
@@ -1318,6 +1415,15 @@ sr_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
         }
     } else if (c->type == SR_CALL_OPS) {
         sr_reply_ops(st, c, reply);
+    } else if (c->type == SR_CALL_MULTI) {
+        st->stats.calls++;
+        for (uint32_t g = 0; g < c->ngroups; g++) {
+            const redisReply *gr = reply->type == REDIS_REPLY_ARRAY && g < reply->elements
+                                       ? reply->element[g]
+                                       : reply;
+            sr_reply_ops(st, c->groups[g], gr);
+            st->stats.calls--; /* counted once for the whole call */
+        }
     } else if (c->type == SR_CALL_CLOCK) {
         sr_reply_clock(st, reply);
     } else {
@@ -1620,6 +1726,7 @@ sr_round_start(struct sr_store *st)
     sr_arg_str(&a, key);
     sr_arg_str(&a, "C");
     sr_arg_i64(&a, st->idle_ms);
+    sr_arg_i64(&a, st->margin_ms > st->idle_ms ? st->margin_ms : st->idle_ms);
     for (size_t i = 0; i < st->npubs; i++) {
         if (st->pubs[i].dirty) {
             sr_arg_str(&a, st->pubs[i].field);
@@ -1681,14 +1788,18 @@ sr_fallback(struct sr_store *st)
     for (int l = 0; l < 2; l++) {
         struct sr_call *c = lists[l], *next;
         for (; c != NULL; c = next) {
-            struct state_op *op = c->head, *onext;
+            uint32_t n = c->type == SR_CALL_MULTI ? c->ngroups : 1;
             next = c->next;
-            c->head = NULL;
-            for (; op != NULL; op = onext) {
-                onext = op->be_next;
-                op->be_next = NULL;
-                st->inflight--;
-                state_submit_sync(st->mem, op);
+            for (uint32_t g = 0; g < n; g++) {
+                struct sr_call *gc = c->type == SR_CALL_MULTI ? c->groups[g] : c;
+                struct state_op *op = gc->head, *onext;
+                gc->head = NULL;
+                for (; op != NULL; op = onext) {
+                    onext = op->be_next;
+                    op->be_next = NULL;
+                    st->inflight--;
+                    state_submit_sync(st->mem, op);
+                }
             }
             sr_call_free(c);
         }

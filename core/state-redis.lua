@@ -17,13 +17,14 @@
 -- KEYS[1] the group ({prefix:NN}:g:RULETAG:groupkey), KEYS[2] the shard's timer ZSET,
 -- KEYS[3] the group's decisions ({prefix:NN}:d:RULETAG:groupkey), a list read by replays.
 -- ARGV[1] op: W window_add, D distinct_add, S sequence_advance, A absence_touch,
+--             M several groups of one shard (see the end of this file),
 --             F fire due timers (KEYS[1] = timer ZSET; ARGV[2] upto, ARGV[3] limit),
---             C clock (KEYS[1] = clock hash; ARGV[2] idle ms, then field, watermark, idle
---               triples: sets them, returns the shared clock, see below),
+--             C clock (KEYS[1] = clock hash; ARGV[2] idle ms, ARGV[3] forget ms, then field,
+--               watermark, idle triples: sets them, returns the shared clock, see below),
 --             V version.
 -- ARGV[2] the slot's spec: kind,agg,at_close,T,S,has_lo,lo_strict,lo,has_hi,hi_strict,hi,
 --         has_neq,neq,nsteps,maxe,margin_ms (times in microseconds).
--- ARGV[3] n sources, then n pairs: name, partition.
+-- ARGV[3] n sources, then n pairs: name, partition; then the number of events.
 -- Then per event: time, source index (1..n; 0 unknown) * 16 + the index of the referenced
 -- rule it matched (0..15), position, and for D/S/A/W-with-numbers one more: the value (D),
 -- step (S, A, D over steps) or number (W sum/avg). The identity of an event for a group is
@@ -46,18 +47,23 @@ local MAXEV = 10
 local MAXSRC = 8
 local MAXDEC = 8
 
+local SPECS = {} -- specs parsed during this call (an M call's groups share them)
+
 local function parse_spec(s)
+    if SPECS[s] then return SPECS[s] end
     local f = {}
     for x in string.gmatch(s, '[^,]+') do
         f[#f + 1] = tonumber(x)
     end
-    return {
+    local S = {
         kind = f[1], agg = f[2], at_close = f[3] == 1, T = f[4], S = f[5],
         has_lo = f[6] == 1, lo_strict = f[7] == 1, lo = f[8],
         has_hi = f[9] == 1, hi_strict = f[10] == 1, hi = f[11],
         has_neq = f[12] == 1, neq = f[13], nsteps = f[14], maxe = f[15], margin = f[16],
         raw = s,
     }
+    SPECS[s] = S
+    return S
 end
 
 local function cond_holds(S, x)
@@ -158,7 +164,6 @@ local function decision(kind, idx, t, ws, first, last, count, has_value, value)
              has_value and fmt(value) or '', 0 }
 end
 
-local timer_key = KEYS[2]
 
 local function set_timer(G, key, zkey, d)
     G.dl = d
@@ -526,11 +531,13 @@ if op == 'C' then
     -- if it has only fresh idle entries, it does not hold the clock back; if it has only
     -- stale entries (its reader died and nobody took it over yet), their highest watermark
     -- holds it. The clock is the minimum over the sources that hold it, or the highest
-    -- watermark when none does. Entries older than 10 idle times are removed.
+    -- watermark when none does. Entries older than ARGV[3] ms (the TTL margin) are removed:
+    -- a source nobody has read for that long stops holding the clock.
     local now = redis.call('TIME')
     local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
     local idle = tonumber(ARGV[2])
-    for i = 3, #ARGV - 2, 3 do
+    local forget = tonumber(ARGV[3])
+    for i = 4, #ARGV - 2, 3 do
         redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1] .. ' ' .. ms .. ' ' .. ARGV[i + 2])
     end
     local all = redis.call('HGETALL', KEYS[1])
@@ -540,7 +547,7 @@ if op == 'C' then
         local src = string.match(all[i], '^(.*)|[^|]*$')
         wm, at = tonumber(wm), tonumber(at)
         if wm and at and src then
-            if ms - at > idle * 10 then
+            if ms - at > forget then
                 redis.call('HDEL', KEYS[1], all[i])
             else
                 local p = srcs[src] or {}
@@ -598,124 +605,143 @@ if op == 'F' then
     return out
 end
 
--- W, D, S, A: one group, one or more events in order.
-local key = KEYS[1]
-local zkey = KEYS[2]
-local dkey = KEYS[3]
-local decs = nil
-local S = parse_spec(ARGV[2])
-local nsrc = tonumber(ARGV[3])
-local base = 4 + 2 * nsrc
-local stride = 3
-if op ~= 'W' or S.agg ~= 0 then stride = 4 end
-local G = load(key)
-local gsrc = {}
-local flags = {}
-local out = { '', 0, false }
-local res = { trunc = 0 }
-local lt = G.lt -- newest event applied (nil: none)
-local fn
-if op == 'W' then fn = window_add
-elseif op == 'D' then fn = distinct_add
-elseif op == 'S' then fn = sequence_advance
-else fn = absence_touch end
-if S.at_close or op == 'A' then G.spec = S.raw end
+-- W, D, S, A on one group: A[base] = nsrc, then nsrc pairs of sources, the number of
+-- events, and the events. Returns the group's reply and the index after its arguments.
+local function group_call(key, zkey, dkey, op, spec, A, base)
+    local decs = nil
+    local S = parse_spec(spec)
+    local nsrc = tonumber(A[base])
+    local sbase = base + 1 -- sources: A[sbase + 2 (ci - 1)], A[sbase + 2 (ci - 1) + 1]
+    local nev = tonumber(A[sbase + 2 * nsrc])
+    local ebase = sbase + 2 * nsrc + 1
+    local stride = 3
+    if op ~= 'W' or S.agg ~= 0 then stride = 4 end
+    local G = load(key)
+    local gsrc = {}
+    local flags = {}
+    local out = { '', 0, false }
+    local res = { trunc = 0 }
+    local lt = G.lt -- newest event applied (nil: none)
+    local fn
+    if op == 'W' then fn = window_add
+    elseif op == 'D' then fn = distinct_add
+    elseif op == 'S' then fn = sequence_advance
+    else fn = absence_touch end
+    if S.at_close or op == 'A' then G.spec = S.raw end
 
-local nev = (#ARGV - base + 1) / stride
-for i = 1, nev do
-    local b = base + (i - 1) * stride
-    local t, ci, pos = tonumber(ARGV[b]), tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2])
-    local ref = ci % 16
-    ci = (ci - ref) / 16
-    local x = ARGV[b + 3]
-    local si = 0
-    local mk = 0
-    local flag, dec, replayed = nil, nil, false
-    local positioned = false
-    if ci > 0 then
-        local name, part = ARGV[2 + 2 * ci], tonumber(ARGV[3 + 2 * ci])
-        si = gsrc[ci]
-        if not si then
-            si = source_index(G, name, part, op, S)
-            gsrc[ci] = si
-        end
-        positioned = not (part < 0 and pos == 0)
-        mk = si * 16 + ref
-        local mt = positioned and G.mt[mk]
-        -- A group's events arrive in time order (its source, in release order), so one
-        -- older than the newest applied is a replay too, whatever stream it belongs to
-        -- (the caller may have absorbed it without telling Redis: no mark of it here).
-        if positioned and ((G.lt ~= nil and t < G.lt) or
-                           (mt and (t < mt or (t == mt and pos <= G.mp[mk])))) then
-            -- A replay: the same decisions again (when it took some), or nothing.
-            flag = 'r'
-            if not decs then
-                decs = redis.call('LRANGE', dkey, 0, -1)
+    for i = 1, nev do
+        local b = ebase + (i - 1) * stride
+        local t, ci, pos = tonumber(A[b]), tonumber(A[b + 1]), tonumber(A[b + 2])
+        local ref = ci % 16
+        ci = (ci - ref) / 16
+        local x = A[b + 3]
+        local si = 0
+        local mk = 0
+        local flag, dec = nil, nil
+        local positioned = false
+        if ci > 0 then
+            local name, part = A[sbase + 2 * (ci - 1)], tonumber(A[sbase + 2 * (ci - 1) + 1])
+            si = gsrc[ci]
+            if not si then
+                si = source_index(G, name, part, op, S)
+                gsrc[ci] = si
             end
-            for _, raw in ipairs(decs) do
-                local d = cmsgpack.unpack(raw)
-                if d[1] == name and d[2] == part and d[3] == pos and d[4] == t and
-                   d[5] == ref then
-                    for j = 7, #d do
-                        d[j][2] = i
-                        out[#out + 1] = d[j]
+            positioned = not (part < 0 and pos == 0)
+            mk = si * 16 + ref
+            local mt = positioned and G.mt[mk]
+            -- A group's events arrive in time order (its source, in release order), so one
+            -- older than the newest applied is a replay too, whatever stream it belongs to
+            -- (the caller may have absorbed it without telling Redis: no mark of it here).
+            if positioned and ((G.lt ~= nil and t < G.lt) or
+                               (mt and (t < mt or (t == mt and pos <= G.mp[mk])))) then
+                -- A replay: the same decisions again (when it took some), or nothing.
+                flag = 'r'
+                if not decs then
+                    decs = redis.call('LRANGE', dkey, 0, -1)
+                end
+                for _, raw in ipairs(decs) do
+                    local d = cmsgpack.unpack(raw)
+                    if d[1] == name and d[2] == part and d[3] == pos and d[4] == t and
+                       d[5] == ref then
+                        for j = 7, #d do
+                            d[j][2] = i
+                            out[#out + 1] = d[j]
+                        end
+                        flag = 'f'
                     end
-                    flag = 'f'
                 end
             end
         end
-    end
-    if not flag then
-        local made = {}
-        -- A timer of the group that is due before this event fires first.
-        if G.dl and G.dl <= t then
-            local td = fire_timer(G, S, key, zkey, G.dl, i)
-            if td then
-                out[#out + 1] = td
-                if td[1] == 'T' then made[#made + 1] = td end
+        if not flag then
+            local made = {}
+            -- A timer of the group that is due before this event fires first.
+            if G.dl and G.dl <= t then
+                local td = fire_timer(G, S, key, zkey, G.dl, i)
+                if td then
+                    out[#out + 1] = td
+                    if td[1] == 'T' then made[#made + 1] = td end
+                end
             end
-        end
-        local num = 0
-        if stride == 4 then
-            if op == 'W' then num = tonumber(x) elseif op ~= 'D' then x = tonumber(x) end
-        end
-        flag, dec = fn(G, S, key, zkey, t, si, pos, op == 'W' and num or x, i, res)
-        if dec then
-            out[#out + 1] = dec
-            made[#made + 1] = dec
-        end
-        if positioned then
-            G.mt[mk], G.mp[mk] = t, pos
-            if #made > 0 then
-                -- Decisions live in their own list (read only by replays): the last MAXDEC,
-                -- kept for the TTL margin (wall clock), within which a replay after a crash
-                -- comes.
-                local d = { G.sn[si], G.sp[si], pos, t, ref, 0 }
-                for _, m in ipairs(made) do d[#d + 1] = m end
-                redis.call('RPUSH', dkey, cmsgpack.pack(d))
-                redis.call('LTRIM', dkey, -MAXDEC, -1)
-                redis.call('PEXPIRE', dkey, S.margin + math.floor(S.T / 1000))
-                decs = nil
-                G.tr = { t, pos, ref, si }
+            local num = 0
+            if stride == 4 then
+                if op == 'W' then num = tonumber(x) elseif op ~= 'D' then x = tonumber(x) end
             end
+            flag, dec = fn(G, S, key, zkey, t, si, pos, op == 'W' and num or x, i, res)
+            if dec then
+                out[#out + 1] = dec
+                made[#made + 1] = dec
+            end
+            if positioned then
+                G.mt[mk], G.mp[mk] = t, pos
+                if #made > 0 then
+                    -- Decisions live in their own list (read only by replays): the last
+                    -- MAXDEC, kept for the TTL margin (wall clock), within which a replay
+                    -- after a crash comes.
+                    local d = { G.sn[si], G.sp[si], pos, t, ref, 0 }
+                    for _, m in ipairs(made) do d[#d + 1] = m end
+                    redis.call('RPUSH', dkey, cmsgpack.pack(d))
+                    redis.call('LTRIM', dkey, -MAXDEC, -1)
+                    redis.call('PEXPIRE', dkey, S.margin + math.floor(S.T / 1000))
+                    decs = nil
+                    G.tr = { t, pos, ref, si }
+                end
+            end
+            if lt == nil or t > lt then lt = t end
         end
-        if lt == nil or t > lt then lt = t end
+        flags[i] = flag
     end
-    flags[i] = flag
-end
-G.lt = lt
-if lt == nil then lt = 0 end
-out[1] = table.concat(flags)
-out[2] = res.trunc
--- The group's suppression, for the caller's cache: until then its events are absorbed
--- whoever sends them, except a replay of the event whose decision set it (returned too).
-if G.su and not S.at_close and (op == 'W' or op == 'D' or op == 'S') then
-    local d = G.tr
-    if d and G.sn[d[4]] then
-        out[3] = { G.su, d[1], d[2], d[3], G.sn[d[4]], G.sp[d[4]] }
-    else
-        out[3] = { G.su }
+    G.lt = lt
+    if lt == nil then lt = 0 end
+    out[1] = table.concat(flags)
+    out[2] = res.trunc
+    -- The group's suppression, for the caller's cache: until then its events are absorbed
+    -- whoever sends them, except a replay of the event whose decision set it (returned).
+    if G.su and not S.at_close and (op == 'W' or op == 'D' or op == 'S') then
+        local d = G.tr
+        if d and G.sn[d[4]] then
+            out[3] = { G.su, d[1], d[2], d[3], G.sn[d[4]], G.sp[d[4]] }
+        else
+            out[3] = { G.su }
+        end
     end
+    save(G, S, key, lt)
+    return out, ebase + nev * stride
 end
-save(G, S, key, lt)
-return out
+
+if op == 'M' then
+    -- Several groups of one shard: KEYS[1] the shard's timers, then each group's key and
+    -- decisions key; ARGV[2] the number of groups, then each group's op, spec and W/D/S/A
+    -- arguments. The reply holds each group's reply in order.
+    local n = tonumber(ARGV[2])
+    local replies = {}
+    local idx = 3
+    for g = 1, n do
+        local r
+        r, idx = group_call(KEYS[2 * g], KEYS[1], KEYS[2 * g + 1], ARGV[idx], ARGV[idx + 1],
+                            ARGV, idx + 2)
+        replies[g] = r
+    end
+    return replies
+end
+
+return (group_call(KEYS[1], KEYS[2], KEYS[3], op, ARGV[2], ARGV, 3))

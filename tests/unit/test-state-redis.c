@@ -230,7 +230,9 @@ test_batching(struct rt_server *srv)
     ok(rt_run_until(&loop, done_n, NULL, 5000) && rec.order_ok,
        "100 operations over 10 groups complete, each group in submission order");
     state_redis_get_stats(st, &s);
-    is_int(s.calls, 11, "one call per group (10 more)");
+    ok(s.calls >= 2 && s.calls <= 11,
+       "at most one call per group (%" PRIu64 " more; groups of one shard share a call)",
+       s.calls - 1);
     store_free(st);
 }
 

@@ -18,10 +18,9 @@
 #        installed), SOAK_OUT (directory for samples.csv, summary.txt and the logs;
 #        default: a new /tmp/kizuna-soak.XXXXXX, kept)
 #
-# time.allowed_lateness is 1 s (events arrive in order, in real time): with Redis state a
-# record completes only once the watermark has passed its match, and each partition holds
-# at most 10,000 incomplete records (the Kafka input's max_pending), so at R records/s a
-# lateness of L seconds needs R * L * (share of matches) / partitions < 10,000.
+# time.allowed_lateness is 1 s: the events arrive in order, in real time, and the lateness
+# decides how many matches wait in the reorder buffer (and, with Redis state, how far the
+# committed offsets trail: a record completes once the watermark has passed its match).
 #
 # The mock cluster keeps about 5 MiB per partition: the maximum-rate backlog (150,000 records
 # of ~140 bytes) must fit in each partition's share. Records are keyed by source address, so

@@ -73,19 +73,19 @@ struct sr_uv {
 struct sr_call {
     struct sr_call *next;
     enum sr_call_type type;
-    uint32_t slot;          /* SR_CALL_OPS */
-    struct state_op *head;  /* its operations, in order (be_next) */
+    uint32_t slot;         /* SR_CALL_OPS */
+    struct state_op *head; /* its operations, in order (be_next) */
     struct state_op *tail;
     uint32_t nops;
     struct sr_call **groups; /* SR_CALL_MULTI: the group calls it carries (owned) */
     uint32_t ngroups;
-    unsigned shard;          /* while the batch closes */
-    uint64_t gen;           /* connection generation it was sent on; 0: queued */
+    unsigned shard; /* while the batch closes */
+    uint64_t gen;   /* connection generation it was sent on; 0: queued */
     uint64_t sent_ms;
     int argc;
     const char **argv;
     size_t *argvlen;
-    char *data;             /* the argument bytes */
+    char *data; /* the argument bytes */
 };
 
 struct sr_slot {
@@ -96,7 +96,7 @@ struct sr_slot {
     char spec_arg[400]; /* the spec as the script reads it */
     char op;            /* W D S A */
     int has_timers;
-    int absorb_local;   /* sliding W, D, S: suppressed events may be absorbed here */
+    int absorb_local; /* sliding W, D, S: suppressed events may be absorbed here */
     struct state_stats stats;
 };
 
@@ -144,7 +144,7 @@ struct sr_store {
     char *username;
     char *password;
     char *prefix;
-    char *where; /* "redis://host:port/db" or "unix:/path" for log lines */
+    char *where;       /* "redis://host:port/db" or "unix:/path" for log lines */
     char instance[96]; /* host:pid:random: this process in the shared clock's fields */
     uint64_t timeout_ms;
     uint32_t batch;
@@ -163,7 +163,7 @@ struct sr_store {
     uint64_t conn_started_ms;
     uint64_t down_since_ms;
     uint64_t backoff_ms;
-    int logged_down;     /* the outage has been logged */
+    int logged_down; /* the outage has been logged */
     char lasterr[512];
     char logged_err[512];
     char sha[41];
@@ -172,11 +172,11 @@ struct sr_store {
     /* calls */
     struct sr_call *queue_head; /* to send, in order */
     struct sr_call *queue_tail;
-    struct sr_call *sent_head;  /* sent, unanswered, in order */
+    struct sr_call *sent_head; /* sent, unanswered, in order */
     struct sr_call *sent_tail;
     uint64_t nsent;
-    uint64_t inflight;          /* operations submitted and not completed */
-    int waiting;                /* someone saw state_ready() == 0: call ready_cb later */
+    uint64_t inflight; /* operations submitted and not completed */
+    int waiting;       /* someone saw state_ready() == 0: call ready_cb later */
 
     /* the open batch */
     struct sr_call **ocalls;
@@ -195,11 +195,11 @@ struct sr_store {
     struct sr_pub *pubs;
     size_t npubs;
     int64_t local_clock;
-    int64_t fired_upto;   /* highest clock a round fired up to */
-    int64_t clock_us;     /* the shared clock of the last round */
+    int64_t fired_upto; /* highest clock a round fired up to */
+    int64_t clock_us;   /* the shared clock of the last round */
     int round_active;
     int round_wanted;
-    int64_t round_upto;   /* explicit round (state_redis_fire_upto), or INT64_MIN */
+    int64_t round_upto;     /* explicit round (state_redis_fire_upto), or INT64_MIN */
     uint32_t round_pending; /* calls of the round not answered */
     uint64_t round_started_ms;
 
@@ -214,15 +214,15 @@ struct sr_store {
 
     /* handles */
     uv_prepare_t prepare;
-    uv_timer_t timer;     /* reconnects, time-outs, periodic rounds */
+    uv_timer_t timer; /* reconnects, time-outs, periodic rounds */
     uv_timer_t round_timer;
     int prepare_active;
     int handles_open;
 
     struct state_redis_stats stats;
     struct buf scratch;
-    struct buf keybuf;    /* a timer decision's key, NUL-terminated like every result key */
-    struct buf opkey;     /* an operation's key in its result */
+    struct buf keybuf; /* a timer decision's key, NUL-terminated like every result key */
+    struct buf opkey;  /* an operation's key in its result */
     struct state_result res;
     struct state_result tres;
 };
@@ -270,15 +270,15 @@ state_redis_parse_url(const char *url, char **host, int *port, char **path, int 
         return 0;
     }
     if (strncmp(url, "redis://", 8) != 0) {
-        snprintf(err, errlen, "expected redis://host[:port][/db] or unix:/path, not \"%s\"",
-                 url);
+        snprintf(err, errlen, "expected redis://host[:port][/db] or unix:/path, not \"%s\"", url);
         return -1;
     }
     p = url + 8;
     slash = strchr(p, '/');
     if (memchr(p, '@', slash != NULL ? (size_t)(slash - p) : strlen(p)) != NULL) {
-        snprintf(err, errlen, "credentials do not belong in the url: use username and "
-                              "password_file");
+        snprintf(err, errlen,
+                 "credentials do not belong in the url: use username and "
+                 "password_file");
         return -1;
     }
     if (slash == NULL) {
@@ -403,8 +403,7 @@ sr_supp_find(struct sr_store *st, uint32_t slot, const char *key, size_t len, ui
 
     for (i = h & mask; st->supp[i].hash != 0; i = (i + 1) & mask) {
         struct sr_supp *e = &st->supp[i];
-        if (e->hash == h && e->slot == slot && e->key_len == len &&
-            memcmp(e->key, key, len) == 0) {
+        if (e->hash == h && e->slot == slot && e->key_len == len && memcmp(e->key, key, len) == 0) {
             return e;
         }
     }
@@ -440,8 +439,7 @@ sr_supp_del(struct sr_store *st, struct sr_supp *e)
 
 /* A reply said what the group's suppression is now (r: its suppression element). */
 static void
-sr_supp_learn(struct sr_store *st, uint32_t slot, const char *key, size_t len,
-              const redisReply *r)
+sr_supp_learn(struct sr_store *st, uint32_t slot, const char *key, size_t len, const redisReply *r)
 {
     uint64_t h = sr_supp_hash(slot, key, len);
     size_t at;
@@ -473,8 +471,8 @@ sr_supp_learn(struct sr_store *st, uint32_t slot, const char *key, size_t len,
         e->trig_t = r->element[1]->integer;
         e->trig_pos = r->element[2]->integer;
         e->trig_ref = (uint32_t)r->element[3]->integer;
-        e->trig_src = sr_fnv64(UINT64_C(14695981039346656037), r->element[4]->str,
-                               r->element[4]->len);
+        e->trig_src =
+            sr_fnv64(UINT64_C(14695981039346656037), r->element[4]->str, r->element[4]->len);
         e->trig_part = (int32_t)r->element[5]->integer;
     }
 }
@@ -501,8 +499,8 @@ sr_supp_absorbs(struct sr_store *st, const struct state_op *op)
     if (e->has_trig && op->in.time_us == e->trig_t && op->in.ref.pos == e->trig_pos &&
         (op->in.step & 15) == e->trig_ref && op->in.ref.partition == e->trig_part &&
         op->in.ref.source != NULL &&
-        sr_fnv64(UINT64_C(14695981039346656037), op->in.ref.source,
-                 strlen(op->in.ref.source)) == e->trig_src) {
+        sr_fnv64(UINT64_C(14695981039346656037), op->in.ref.source, strlen(op->in.ref.source)) ==
+            e->trig_src) {
         return 0; /* a replay of the trigger: Redis returns its decision */
     }
     return 1;
@@ -641,8 +639,7 @@ sr_args_group(struct sr_store *st, struct sr_args *a, const struct sr_call *c)
         sr_arg_i64(a, op->in.time_us);
         if (op->in.ref.source != NULL) {
             for (int k = 0; k < nsrc; k++) {
-                if (parts[k] == op->in.ref.partition &&
-                    strcmp(srcs[k], op->in.ref.source) == 0) {
+                if (parts[k] == op->in.ref.partition && strcmp(srcs[k], op->in.ref.source) == 0) {
                     idx = k + 1;
                     break;
                 }
@@ -1166,8 +1163,7 @@ sr_uv_poll_cb(uv_poll_t *h, int status, int events)
     struct sr_uv *p = h->data;
 
     if (status < 0) {
-        events = (p->ac != NULL && !(p->ac->c.flags & REDIS_CONNECTED)) ? UV_WRITABLE
-                                                                        : UV_READABLE;
+        events = (p->ac != NULL && !(p->ac->c.flags & REDIS_CONNECTED)) ? UV_WRITABLE : UV_READABLE;
     }
     if (p->ac != NULL && (events & UV_READABLE)) {
         redisAsyncHandleRead(p->ac);
@@ -1418,9 +1414,8 @@ sr_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
     } else if (c->type == SR_CALL_MULTI) {
         st->stats.calls++;
         for (uint32_t g = 0; g < c->ngroups; g++) {
-            const redisReply *gr = reply->type == REDIS_REPLY_ARRAY && g < reply->elements
-                                       ? reply->element[g]
-                                       : reply;
+            const redisReply *gr =
+                reply->type == REDIS_REPLY_ARRAY && g < reply->elements ? reply->element[g] : reply;
             sr_reply_ops(st, c->groups[g], gr);
             st->stats.calls--; /* counted once for the whole call */
         }
@@ -1516,8 +1511,7 @@ sr_setup_cb(redisAsyncContext *ac, void *r, void *privdata)
                    " call(s) that waited, correlation resumes",
                    st->where, (double)(sr_now(st) - st->down_since_ms) / 1000.0, n);
     } else {
-        log_info("state store: Redis at %s connected, script %.12s loaded", st->where,
-                 st->sha);
+        log_info("state store: Redis at %s connected, script %.12s loaded", st->where, st->sha);
     }
     st->conn = SR_UP;
     st->stats.connected = 1;
@@ -1567,8 +1561,7 @@ sr_connect(struct sr_store *st)
 {
     redisAsyncContext *ac;
 
-    ac = st->path != NULL ? redisAsyncConnectUnix(st->path)
-                          : redisAsyncConnect(st->host, st->port);
+    ac = st->path != NULL ? redisAsyncConnectUnix(st->path) : redisAsyncConnect(st->host, st->port);
     st->conn_started_ms = sr_now(st);
     if (ac == NULL || ac->err != 0) {
         snprintf(st->lasterr, sizeof(st->lasterr), "connect: %s",
@@ -1643,8 +1636,7 @@ sr_timer_cb(uv_timer_t *t)
         sr_drop(st);
         return;
     }
-    if (st->has_timers && !st->round_active &&
-        now - st->round_started_ms >= SR_ROUND_TICK_MS) {
+    if (st->has_timers && !st->round_active && now - st->round_started_ms >= SR_ROUND_TICK_MS) {
         sr_round_start(st);
     }
 }
@@ -1941,10 +1933,10 @@ sr_inflight(struct state_store *base)
     if (st->mem != NULL) {
         return 0;
     }
-    return st->inflight + (st->round_active || st->round_wanted ||
-                                   uv_is_active((uv_handle_t *)&st->round_timer)
-                               ? 1
-                               : 0);
+    return st->inflight +
+           (st->round_active || st->round_wanted || uv_is_active((uv_handle_t *)&st->round_timer)
+                ? 1
+                : 0);
 }
 
 /*
@@ -1952,8 +1944,7 @@ sr_inflight(struct state_store *base)
  * (its server time), so a publisher that keeps publishing keeps its sources fresh.
  */
 static void
-sr_publish(struct state_store *base, const char *source, int32_t partition, int64_t wm,
-           int idle)
+sr_publish(struct state_store *base, const char *source, int32_t partition, int64_t wm, int idle)
 {
     struct sr_store *st = (struct sr_store *)base;
     char field[512];
@@ -2236,8 +2227,10 @@ sr_conf_check(const struct state_redis_conf *c, char **host, int *port, char **p
     const char *prefix = c->prefix != NULL ? c->prefix : "kz";
 
     if (prefix[0] == '\0' || strpbrk(prefix, "{}: \t\r\n") != NULL || strlen(prefix) > 64) {
-        snprintf(err, errlen, "prefix \"%s\" must be 1 to 64 characters without '{', '}', ':' "
-                              "or blanks", prefix);
+        snprintf(err, errlen,
+                 "prefix \"%s\" must be 1 to 64 characters without '{', '}', ':' "
+                 "or blanks",
+                 prefix);
         return -1;
     }
     if (c->username != NULL && c->password == NULL) {
@@ -2268,8 +2261,8 @@ state_redis_new(uv_loop_t *loop, const struct state_redis_conf *c, struct state_
     st->port = port;
     st->path = path;
     st->db = db;
-    st->where = path != NULL ? xasprintf("unix:%s", path)
-                             : xasprintf("redis://%s:%d/%d", host, port, db);
+    st->where =
+        path != NULL ? xasprintf("unix:%s", path) : xasprintf("redis://%s:%d/%d", host, port, db);
     {
         char hn[64] = "";
         uint32_t rnd = 0;
@@ -2279,14 +2272,12 @@ state_redis_new(uv_loop_t *loop, const struct state_redis_conf *c, struct state_
         if (getentropy(&rnd, sizeof(rnd)) != 0) {
             rnd = (uint32_t)(uintptr_t)st ^ (uint32_t)getpid();
         }
-        snprintf(st->instance, sizeof(st->instance), "%s:%d:%08" PRIx32, hn, (int)getpid(),
-                 rnd);
+        snprintf(st->instance, sizeof(st->instance), "%s:%d:%08" PRIx32, hn, (int)getpid(), rnd);
     }
     st->username = c->username != NULL ? xstrdup(c->username) : NULL;
     st->password = c->password != NULL ? xstrdup(c->password) : NULL;
     st->prefix = xstrdup(c->prefix != NULL ? c->prefix : "kz");
-    st->timeout_ms =
-        (uint64_t)((c->timeout_us > 0 ? c->timeout_us : SR_DEFAULT_TIMEOUT_US) / 1000);
+    st->timeout_ms = (uint64_t)((c->timeout_us > 0 ? c->timeout_us : SR_DEFAULT_TIMEOUT_US) / 1000);
     if (st->timeout_ms == 0) {
         st->timeout_ms = 1;
     }
@@ -2412,8 +2403,8 @@ state_redis_check(const struct state_redis_conf *conf, char *err, size_t errlen)
     if (sr_conf_check(conf, &host, &port, &path, &db, err, errlen) != 0) {
         goto out;
     }
-    where = path != NULL ? xasprintf("unix:%s", path) : xasprintf("redis://%s:%d/%d", host,
-                                                                   port, db);
+    where =
+        path != NULL ? xasprintf("unix:%s", path) : xasprintf("redis://%s:%d/%d", host, port, db);
     c = path != NULL ? redisConnectUnixWithTimeout(path, tv)
                      : redisConnectWithTimeout(host, port, tv);
     if (c == NULL || c->err != 0) {
@@ -2423,16 +2414,15 @@ state_redis_check(const struct state_redis_conf *conf, char *err, size_t errlen)
     }
     redisSetTimeout(c, tv);
     if (conf->password != NULL) {
-        rep = conf->username != NULL
-                  ? redisCommand(c, "AUTH %s %s", conf->username, conf->password)
-                  : redisCommand(c, "AUTH %s", conf->password);
-        if (sr_check_reply(c, rep, where, conf->username != NULL ? "AUTH (ACL user)" : "AUTH",
-                           err, errlen) != 0) {
+        rep = conf->username != NULL ? redisCommand(c, "AUTH %s %s", conf->username, conf->password)
+                                     : redisCommand(c, "AUTH %s", conf->password);
+        if (sr_check_reply(c, rep, where, conf->username != NULL ? "AUTH (ACL user)" : "AUTH", err,
+                           errlen) != 0) {
             goto out;
         }
     }
-    if (db > 0 && sr_check_reply(c, redisCommand(c, "SELECT %d", db), where, "SELECT", err,
-                                 errlen) != 0) {
+    if (db > 0 &&
+        sr_check_reply(c, redisCommand(c, "SELECT %d", db), where, "SELECT", err, errlen) != 0) {
         goto out;
     }
     if (sr_check_reply(c, redisCommand(c, "PING"), where, "PING", err, errlen) != 0) {

@@ -49,19 +49,19 @@ struct state_redis_conf {
 
 /* Counters of a Redis store (see state_redis_get_stats()). */
 struct state_redis_stats {
-    uint64_t calls;       /* script calls answered */
-    uint64_t events;      /* operations answered */
-    uint64_t replays;     /* operations that were repeats of applied ones (no-ops) */
-    uint64_t failed;      /* operations the script refused (bugs, bad arguments) */
-    uint64_t resent;      /* calls sent again after a lost connection or NOSCRIPT */
-    uint64_t outages;     /* times the connection was lost */
+    uint64_t calls;   /* script calls answered */
+    uint64_t events;  /* operations answered */
+    uint64_t replays; /* operations that were repeats of applied ones (no-ops) */
+    uint64_t failed;  /* operations the script refused (bugs, bad arguments) */
+    uint64_t resent;  /* calls sent again after a lost connection or NOSCRIPT */
+    uint64_t outages; /* times the connection was lost */
     uint64_t timer_rounds;
     uint64_t local_absorbed; /* operations answered without Redis: the group's suppression
                                 was known from an earlier reply (not counted in events) */
-    uint64_t inflight;    /* operations submitted and not answered now */
-    int connected;        /* 1 while the connection is up and the script loaded */
-    int fallback;         /* 1 once switched to the in-memory store */
-    int64_t clock_us;     /* the shared clock the last timer round used (INT64_MIN: none) */
+    uint64_t inflight;       /* operations submitted and not answered now */
+    int connected;           /* 1 while the connection is up and the script loaded */
+    int fallback;            /* 1 once switched to the in-memory store */
+    int64_t clock_us;        /* the shared clock the last timer round used (INT64_MIN: none) */
 };
 
 /*
@@ -69,8 +69,8 @@ struct state_redis_stats {
  * loop so its handles close), or -1 with a message in err (bad url or prefix). The
  * connection is made on the loop; nothing blocks here.
  */
-int state_redis_new(uv_loop_t *loop, const struct state_redis_conf *conf,
-                    struct state_store **out, char *err, size_t errlen);
+int state_redis_new(uv_loop_t *loop, const struct state_redis_conf *conf, struct state_store **out,
+                    char *err, size_t errlen);
 
 /*
  * For --check-config: connect (blocking, bounded by the time-out), authenticate, select the
@@ -87,8 +87,8 @@ int state_redis_check(const struct state_redis_conf *conf, char *err, size_t err
 int state_redis_read_password(const char *path, char **out, char *err, size_t errlen);
 
 /* Parse url into host and port, or a unix socket path, and a database. Returns 0 or -1. */
-int state_redis_parse_url(const char *url, char **host, int *port, char **path, int *db,
-                          char *err, size_t errlen);
+int state_redis_parse_url(const char *url, char **host, int *port, char **path, int *db, char *err,
+                          size_t errlen);
 
 /* 1 if st is a Redis store. */
 int state_is_redis(const struct state_store *st);

@@ -16,9 +16,9 @@ struct rt_server {
     pid_t pid;
     int port;
     char dir[256];
-    char sock[300];  /* set to listen on a unix socket too */
-    char pass[64];   /* requirepass, or "" */
-    char url[400];   /* redis://127.0.0.1:PORT/0 */
+    char sock[300]; /* set to listen on a unix socket too */
+    char pass[64];  /* requirepass, or "" */
+    char url[400];  /* redis://127.0.0.1:PORT/0 */
 };
 
 /* A fresh private directory for servers; returns its path. Removed by rt_cleanup(). */

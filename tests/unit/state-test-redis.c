@@ -28,8 +28,8 @@ struct st_copy {
     char val[ALERT_MAX_EVIDENCE][64];
 };
 
-static struct st_copy st_last;     /* the last operation's result */
-static struct st_copy *st_timers;  /* timer decisions not handed out yet, by deadline */
+static struct st_copy st_last;    /* the last operation's result */
+static struct st_copy *st_timers; /* timer decisions not handed out yet, by deadline */
 static size_t st_ntimers;
 static int st_done;
 static int st_rc;

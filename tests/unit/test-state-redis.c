@@ -20,7 +20,7 @@
 #include "tap.h"
 #include "xmalloc.h"
 
-#define S(x) ((int64_t)((x) * 1000000.0))
+#define S(x) ((int64_t)((x)*1000000.0))
 
 static uv_loop_t loop;
 
@@ -109,8 +109,8 @@ spec_count(uint32_t gte, int64_t timespan)
 }
 
 static struct state_store *
-store_new(const char *url, const char *user, const char *pass, int fallback,
-          uint32_t max_inflight, int64_t margin_us)
+store_new(const char *url, const char *user, const char *pass, int fallback, uint32_t max_inflight,
+          int64_t margin_us)
 {
     struct state_redis_conf c;
     struct state_store *st = NULL;
@@ -580,8 +580,7 @@ test_fallback(void)
     want_n = 6;
     ok(rt_run_until(&loop, is_fallback, st, 5000), "on_unavailable: memory: switched after "
                                                    "fallback_after");
-    ok(rt_run_until(&loop, done_n, NULL, 5000) && rec.order_ok && rec.fired[4] &&
-           state_ready(st),
+    ok(rt_run_until(&loop, done_n, NULL, 5000) && rec.order_ok && rec.fired[4] && state_ready(st),
        "the waiting operations were applied to memory, in order; ready");
     store_free(st);
 }

@@ -27,7 +27,7 @@ redis_start() {
     wait_for 20 redis_up
 }
 redis_kill() { kill -KILL "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null; }
-noticed() { [ "$(grep -c "state store: Redis at .* unavailable" "$T"/run*.log)" -ge "$1" ]; }
+noticed() { [ "$(cat "$T"/run*.log | grep -c "unavailable: .*; correlation and inputs pause")" -ge "$1" ]; }
 
 redis_start; ok $? "redis-server (appendfsync always) on port $REDIS_PORT"
 chaos_mock_start 1; ok $? "mock cluster at $BROKERS"

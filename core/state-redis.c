@@ -45,6 +45,7 @@
 #define SR_ROUND_EVERY_MS 100 /* timer rounds at most this often */
 #define SR_ROUND_TICK_MS 1000 /* and at least this often while timers may be due */
 #define SR_FIRE_LIMIT 256     /* timers fired per shard per call */
+#define SR_CLAIM_MS 30000     /* a timer decision not acknowledged this long is given out again */
 #define SR_MAX_FIELD 64
 
 extern const char state_redis_lua[];
@@ -60,6 +61,7 @@ enum sr_call_type {
     SR_CALL_CLOCK, /* C: publish and read the shared clock */
     SR_CALL_FIRE,  /* F: fire due timers of one shard */
     SR_CALL_MULTI, /* M: the operations of several groups of one shard */
+    SR_CALL_ACK,   /* K: acknowledge timer decisions delivered (the shard's outbox) */
 };
 
 /* Our hiredis adapter's state (see "hiredis on libuv" below). */
@@ -152,6 +154,7 @@ struct sr_store {
     int64_t margin_ms;
     int fallback_memory;
     int no_local_absorb;
+    uint64_t claim_ms;
     uint64_t fallback_after_ms;
     int64_t idle_ms;
     struct state_limits limits;
@@ -1048,9 +1051,19 @@ sr_reply_ops(struct sr_store *st, struct sr_call *c, const redisReply *r)
 }
 
 /* The answer of a timer-round call of one shard. */
+/*
+ * The answer of a timer-round call of shard c->shard: each decision goes to the timer
+ * callback (the engine raises and hands its alert to the outputs there), then those
+ * delivered are acknowledged so they leave the shard's outbox. A decision for a rule this
+ * process does not run stays there and is given out again (another process may run it).
+ */
 static void
-sr_reply_fire(struct sr_store *st, const redisReply *r)
+sr_reply_fire(struct sr_store *st, const struct sr_call *c, const redisReply *r)
 {
+    struct sr_call *ack = NULL;
+    struct sr_args a = {0};
+    char okey[96];
+
     if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 + SR_FIRE_LIMIT) {
         /* the shard has more due: fire again up to the same clock */
         if (st->round_upto == INT64_MIN) {
@@ -1059,13 +1072,16 @@ sr_reply_fire(struct sr_store *st, const redisReply *r)
     }
     for (size_t i = 2; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
         const redisReply *d = r->element[i];
-        const redisReply *k;
+        const redisReply *k, *tok;
         const char *tag, *key;
         size_t len;
-        if (sr_decision_kind(d) == 0 || d->element[d->elements - 1]->type != REDIS_REPLY_STRING) {
+        if (sr_decision_kind(d) == 0 || d->elements < 12 ||
+            d->element[d->elements - 2]->type != REDIS_REPLY_STRING ||
+            d->element[d->elements - 1]->type != REDIS_REPLY_STRING) {
             continue;
         }
-        k = d->element[d->elements - 1];
+        k = d->element[d->elements - 2];
+        tok = d->element[d->elements - 1];
         /* {prefix:NN}:g:TAG:key */
         tag = strstr(k->str, "}:g:");
         if (tag == NULL || (size_t)(tag - k->str) + 4 + 17 > k->len) {
@@ -1077,9 +1093,27 @@ sr_reply_fire(struct sr_store *st, const redisReply *r)
         for (uint32_t s = 0; s < st->nslots; s++) {
             if (st->slots[s].open && memcmp(st->slots[s].tag, tag, 16) == 0) {
                 sr_timer_decision(st, s, d, key, len, 0);
+                if (tok->len > 0) {
+                    if (ack == NULL) {
+                        ack = xcalloc(1, sizeof(*ack));
+                        ack->type = SR_CALL_ACK;
+                        snprintf(okey, sizeof(okey), "{%s:%02u}:o", st->prefix, c->shard);
+                        sr_arg_str(&a, "EVALSHA");
+                        sr_arg_str(&a, st->sha);
+                        sr_arg_str(&a, "1");
+                        sr_arg_str(&a, okey);
+                        sr_arg_str(&a, "K");
+                    }
+                    sr_arg(&a, tok->str, tok->len);
+                }
                 break;
             }
         }
+    }
+    if (ack != NULL) {
+        sr_args_finish(&a, ack);
+        sr_queue_push(st, ack);
+        sr_send_queue(st);
     }
 }
 
@@ -1406,6 +1440,8 @@ sr_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
             }
         } else if (c->type == SR_CALL_CLOCK) {
             sr_round_done(st);
+        } else if (c->type == SR_CALL_ACK) {
+            /* given out again after the claim time: at least once */
         } else if (st->round_active && --st->round_pending == 0) {
             sr_round_done(st);
         }
@@ -1421,8 +1457,10 @@ sr_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
         }
     } else if (c->type == SR_CALL_CLOCK) {
         sr_reply_clock(st, reply);
+    } else if (c->type == SR_CALL_ACK) {
+        /* the outbox forgot the delivered decisions */
     } else {
-        sr_reply_fire(st, reply);
+        sr_reply_fire(st, c, reply);
         if (st->round_active && --st->round_pending == 0) {
             st->stats.timer_rounds++;
             sr_round_done(st);
@@ -1646,7 +1684,7 @@ sr_timer_cb(uv_timer_t *t)
 static void
 sr_round_fire(struct sr_store *st, int64_t upto)
 {
-    char zkey[96], ups[24], lim[16];
+    char zkey[96], okey[96], ups[24], lim[16];
 
     st->fired_upto = upto;
     st->round_pending = STATE_REDIS_SHARDS;
@@ -1656,14 +1694,20 @@ sr_round_fire(struct sr_store *st, int64_t upto)
         struct sr_call *c = xcalloc(1, sizeof(*c));
         struct sr_args a = {0};
         c->type = SR_CALL_FIRE;
+        c->shard = i;
         snprintf(zkey, sizeof(zkey), "{%s:%02u}:t", st->prefix, i);
+        snprintf(okey, sizeof(okey), "{%s:%02u}:o", st->prefix, i);
         sr_arg_str(&a, "EVALSHA");
         sr_arg_str(&a, st->sha);
-        sr_arg_str(&a, "1");
+        sr_arg_str(&a, "2");
         sr_arg_str(&a, zkey);
+        sr_arg_str(&a, okey);
         sr_arg_str(&a, "F");
         sr_arg_str(&a, ups);
         sr_arg_str(&a, lim);
+        sr_arg_i64(&a, (int64_t)st->claim_ms);
+        sr_arg_i64(&a, st->margin_ms > (int64_t)st->claim_ms ? st->margin_ms
+                                                             : (int64_t)st->claim_ms * 2);
         sr_args_finish(&a, c);
         sr_queue_push(st, c);
     }
@@ -2290,6 +2334,7 @@ state_redis_new(uv_loop_t *loop, const struct state_redis_conf *c, struct state_
     st->idle_ms = (c->idle_source_us > 0 ? c->idle_source_us : SR_DEFAULT_IDLE_US) / 1000;
     st->limits = c->limits;
     st->no_local_absorb = c->no_local_absorb;
+    st->claim_ms = c->claim_us > 0 ? (uint64_t)(c->claim_us / 1000) : SR_CLAIM_MS;
     st->supp_cap = 1u << 16;
     st->supp = xcalloc(st->supp_cap, sizeof(*st->supp));
     st->local_clock = INT64_MIN;

@@ -44,6 +44,8 @@ struct state_redis_conf {
                                    time); default 60 s */
     int no_local_absorb;        /* 1: never answer an operation without Redis (see
                                    state_redis_stats.local_absorbed) */
+    int64_t claim_us;           /* a timer's alert not acknowledged this long (its process
+                                   died) is given out again; default 30 s */
     struct state_limits limits; /* of the fallback in-memory store */
 };
 

@@ -18,7 +18,9 @@
 -- KEYS[3] the group's decisions ({prefix:NN}:d:RULETAG:groupkey), a list read by replays.
 -- ARGV[1] op: W window_add, D distinct_add, S sequence_advance, A absence_touch,
 --             M several groups of one shard (see the end of this file),
---             F fire due timers (KEYS[1] = timer ZSET; ARGV[2] upto, ARGV[3] limit),
+--             F fire due timers (KEYS[1] = timer ZSET, KEYS[2] outbox; ARGV[2] upto,
+--               ARGV[3] limit, ARGV[4] claim ms, ARGV[5] forget ms), K acknowledge fired
+--               timers (outbox),
 --             C clock (KEYS[1] = clock hash; ARGV[2] idle ms, ARGV[3] forget ms, then field,
 --               watermark, idle triples: sets them, returns the shared clock, see below),
 --             V version.
@@ -38,7 +40,8 @@
 -- evaluated, no alert; op F only), event index
 -- (0 for op F), time, window_start, first, last, count, has_value, value (%.17g),
 -- nev, nev * { time, source name or false, partition, position, step, has_num, num,
--- has_val, val } } followed, for op F, by the group's key. suppression: false, or
+-- has_val, val } } followed, for op F, by the group's key and an acknowledgement token
+-- ('' when there is nothing to acknowledge). suppression: false, or
 -- { until, and the event whose decision set it: time, position, rule index, source,
 -- partition } (op F replies have no suppression element).
 
@@ -577,10 +580,26 @@ if op == 'C' then
 end
 
 if op == 'F' then
-    local zkey = KEYS[1]
-    local due = redis.call('ZRANGEBYSCORE', zkey, '-inf', ARGV[2], 'WITHSCORES', 'LIMIT', 0,
-                           tonumber(ARGV[3]))
+    -- Fire due timers. A decision that raises an alert goes to the shard's outbox (ZSET,
+    -- score: server time) until the caller acknowledges it (op K) once its alert is handed
+    -- to the outputs; one older than ARGV[4] ms (its process died first) is given out again
+    -- by every round until someone acknowledges it: timer alerts are delivered at least
+    -- once. After ARGV[5] ms (the TTL margin) it is dropped.
+    local zkey, okey = KEYS[1], KEYS[2]
+    local limit = tonumber(ARGV[3])
+    local claim = tonumber(ARGV[4])
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
     local out = { '', 0 }
+    redis.call('ZREMRANGEBYSCORE', okey, '-inf', now - tonumber(ARGV[5]))
+    local stale = redis.call('ZRANGEBYSCORE', okey, '-inf', now - claim, 'LIMIT', 0, limit)
+    for _, m in ipairs(stale) do
+        local dec = cmsgpack.unpack(m)
+        dec[#dec + 1] = m
+        out[#out + 1] = dec
+    end
+    local due = redis.call('ZRANGEBYSCORE', zkey, '-inf', ARGV[2], 'WITHSCORES', 'LIMIT', 0,
+                           limit)
     for i = 1, #due, 2 do
         local gkey, d = due[i], tonumber(due[i + 1])
         local raw = redis.call('GET', gkey)
@@ -597,12 +616,25 @@ if op == 'F' then
                     dec = { 'N', 0, d, 0, 0, 0, 0, 0, '', 0 } -- evaluated: no alert
                 end
                 dec[#dec + 1] = gkey
+                if dec[1] == 'T' then
+                    local m = cmsgpack.pack(dec)
+                    redis.call('ZADD', okey, now, m)
+                    dec[#dec + 1] = m
+                else
+                    dec[#dec + 1] = ''
+                end
                 out[#out + 1] = dec
                 save(G, S, gkey, math.max(G.lt or d, d))
             end
         end
     end
     return out
+end
+
+if op == 'K' then
+    -- Acknowledge timer decisions (KEYS[1] the shard's outbox, ARGV[2..] their tokens).
+    for i = 2, #ARGV do redis.call('ZREM', KEYS[1], ARGV[i]) end
+    return #ARGV - 1
 end
 
 -- W, D, S, A on one group: A[base] = nsrc, then nsrc pairs of sources, the number of

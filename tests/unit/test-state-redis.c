@@ -127,6 +127,7 @@ store_new(const char *url, const char *user, const char *pass, int fallback, uin
     c.fallback_after_us = 300000;
     c.max_inflight = max_inflight;
     c.ttl_margin_us = margin_us;
+    c.claim_us = 200000;
     if (state_redis_new(&loop, &c, &st, err, sizeof(err)) != 0) {
         tap_diag("state_redis_new: %s", err);
         return NULL;
@@ -288,6 +289,111 @@ test_many_sources(struct rt_server *srv)
     ok(rec.n == 12 && rec.fired[2] && count_fired() >= 2 &&
            strstr(last_evidence, "src-11@111;") != NULL,
        "12 sources for one group: fires, the evidence names its sources (%s)", last_evidence);
+    store_free(st);
+}
+
+/* Timer decisions delivered to the timer callback. */
+static int nfired_timers;
+static int64_t fired_time;
+static char fired_key[64];
+
+static void
+timer_rec_cb(void *arg, const struct state_result *res)
+{
+    (void)arg;
+    if (res->fired) {
+        nfired_timers++;
+        fired_time = res->time_us;
+        snprintf(fired_key, sizeof(fired_key), "%.*s", (int)res->key_len, res->key);
+    }
+}
+
+static int
+outbox_empty(void *arg)
+{
+    struct rt_server *srv = arg;
+    redisReply *r = rt_cmd(srv, "KEYS {kzf:*}:o");
+    int empty = 1;
+
+    for (size_t i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        redisReply *n = rt_cmd(srv, "ZCARD %s", r->element[i]->str);
+        empty &= n != NULL && n->type == REDIS_REPLY_INTEGER && n->integer == 0;
+        freeReplyObject(n);
+    }
+    freeReplyObject(r);
+    return empty;
+}
+
+static int
+one_timer_fired(void *arg)
+{
+    (void)arg;
+    return nfired_timers >= 1;
+}
+
+/*
+ * A timer's alert whose process died before acknowledging it is given out again by the
+ * next round of any process (claim time 200 ms here), and acknowledged once delivered.
+ */
+static void
+test_outbox(struct rt_server *srv)
+{
+    struct state_store *st = store_new(srv->url, NULL, NULL, 0, 0, 0);
+    struct state_slot_spec sp;
+    static struct op ops[4];
+    redisReply *r;
+    char gkey[256] = "", okey[64] = "";
+    int shard = -1;
+
+    memset(&sp, 0, sizeof(sp));
+    sp.rule_id = "beat";
+    sp.kind = STATE_ABSENCE;
+    sp.nsteps = 1;
+    sp.timespan_us = S(5);
+    sp.suppress_us = -1;
+    state_slot_open(st, 2, &sp);
+    state_set_hooks(st, timer_rec_cb, ready_cb, NULL);
+    rt_run_until(&loop, is_connected, st, 5000);
+    rec_reset();
+    memset(&ops[0], 0, sizeof(ops[0]));
+    ops[0].op.kind = STATE_ABSENCE;
+    ops[0].op.slot = 2;
+    ops[0].op.key = "h1";
+    ops[0].op.key_len = 2;
+    ops[0].op.in.ref.source = "beats";
+    ops[0].op.in.ref.partition = -1;
+    ops[0].op.in.ref.pos = 1;
+    ops[0].op.cb = op_cb;
+    state_submit(st, &ops[0].op);
+    want_n = 1;
+    rt_run_until(&loop, done_n, NULL, 5000);
+    r = rt_cmd(srv, "KEYS {kzf:*}:g:*:h1");
+    if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
+        snprintf(gkey, sizeof(gkey), "%s", r->element[0]->str);
+        sscanf(gkey, "{kzf:%d}", &shard);
+        snprintf(okey, sizeof(okey), "{kzf:%02d}:o", shard);
+    }
+    freeReplyObject(r);
+    /* What a process that died before its acknowledgement leaves behind. */
+    freeReplyObject(rt_cmd(srv, "EVAL %s 1 %s %s",
+                           "local t = redis.call('TIME') "
+                           "return redis.call('ZADD', KEYS[1], t[1] * 1000 - 1000, "
+                           "cmsgpack.pack({'T', 0, 7000000, 2000000, 2000000, 2000000, 0, 0, "
+                           "'', 0, ARGV[1]}))",
+                           okey, gkey));
+    nfired_timers = 0;
+    state_redis_fire_upto(st, S(1)); /* nothing due yet: only the outbox */
+    ok(shard >= 0 && rt_run_until(&loop, one_timer_fired, NULL, 5000) && fired_time == S(7) &&
+           strcmp(fired_key, "h1") == 0,
+       "an unacknowledged timer alert (a second old) is given out again by the next round "
+       "(key %s)",
+       fired_key);
+    ok(rt_run_until(&loop, outbox_empty, srv, 5000), "and acknowledged: the outbox is empty");
+    nfired_timers = 0;
+    state_redis_fire_upto(st, S(5));
+    ok(rt_run_until(&loop, one_timer_fired, NULL, 5000) && fired_time == S(5) &&
+           rt_run_until(&loop, outbox_empty, srv, 5000),
+       "a deadline fired by a round: delivered, then acknowledged");
     store_free(st);
 }
 
@@ -599,6 +705,7 @@ main(void)
     }
     test_batching(&srv);
     test_many_sources(&srv);
+    test_outbox(&srv);
     test_backpressure(&srv);
     test_ttl(&srv);
     test_noscript(&srv);

@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -635,6 +636,68 @@ daemon_conf_finite(const struct conf *conf)
     return 1;
 }
 
+/* One metric of the Redis state store: a field of struct state_redis_stats. */
+struct daemon_redis_metric {
+    const char *name;
+    enum metrics_type type;
+    const char *help;
+    size_t off;
+    int is_int; /* an int field (else uint64_t) */
+};
+
+static const struct daemon_redis_metric daemon_redis_metrics[] = {
+    {"kizuna_state_redis_calls_total", METRICS_COUNTER, "Script calls Redis answered.",
+     offsetof(struct state_redis_stats, calls), 0},
+    {"kizuna_state_redis_operations_total", METRICS_COUNTER,
+     "State operations Redis answered (events of a group, timers aside).",
+     offsetof(struct state_redis_stats, events), 0},
+    {"kizuna_state_redis_absorbed_locally_total", METRICS_COUNTER,
+     "Operations answered without Redis: the group's suppression was known.",
+     offsetof(struct state_redis_stats, local_absorbed), 0},
+    {"kizuna_state_redis_replays_total", METRICS_COUNTER,
+     "Operations that repeated applied ones (re-read events): no-ops.",
+     offsetof(struct state_redis_stats, replays), 0},
+    {"kizuna_state_redis_failed_total", METRICS_COUNTER,
+     "Operations the script refused (bugs, bad arguments).",
+     offsetof(struct state_redis_stats, failed), 0},
+    {"kizuna_state_redis_resent_total", METRICS_COUNTER,
+     "Calls sent again after a lost connection, a time-out or NOSCRIPT.",
+     offsetof(struct state_redis_stats, resent), 0},
+    {"kizuna_state_redis_outages_total", METRICS_COUNTER, "Times Redis became unavailable.",
+     offsetof(struct state_redis_stats, outages), 0},
+    {"kizuna_state_redis_timer_rounds_total", METRICS_COUNTER,
+     "Rounds that fired timers up to the shared clock.",
+     offsetof(struct state_redis_stats, timer_rounds), 0},
+    {"kizuna_state_redis_inflight", METRICS_GAUGE,
+     "Operations submitted and not answered yet.", offsetof(struct state_redis_stats, inflight),
+     0},
+    {"kizuna_state_redis_up", METRICS_GAUGE, "1 while connected with the script loaded.",
+     offsetof(struct state_redis_stats, connected), 1},
+    {"kizuna_state_redis_fallback", METRICS_GAUGE,
+     "1 once switched to in-memory state (on_unavailable: memory).",
+     offsetof(struct state_redis_stats, fallback), 1},
+};
+
+static struct daemon *daemon_metrics_daemon; /* the daemon whose store the collectors read */
+
+static void
+daemon_redis_metric_cb(struct metrics_writer *w, void *arg)
+{
+    const struct daemon_redis_metric *m = arg;
+    struct state_redis_stats rs;
+    const char *p = (const char *)&rs + m->off;
+
+    if (daemon_metrics_daemon == NULL || daemon_metrics_daemon->state == NULL) {
+        return;
+    }
+    state_redis_get_stats(daemon_metrics_daemon->state, &rs);
+    if (m->is_int) {
+        metrics_sample(w, NULL, (double)*(const int *)(const void *)p);
+    } else {
+        metrics_sample_u64(w, NULL, *(const uint64_t *)(const void *)p);
+    }
+}
+
 /*
  * The Prometheus endpoint: where the config says, or by default on 127.0.0.1:9464 for a
  * daemon with an endless input (a replay has none unless configured). A configured address
@@ -664,6 +727,15 @@ daemon_start_metrics(struct daemon *d)
     src.kafka = d->kafka;
     src.ninputs = d->ninputs;
     d->observe = observe_register(d->metrics, &src);
+    if (d->state != NULL) {
+        daemon_metrics_daemon = d;
+        for (size_t i = 0; i < sizeof(daemon_redis_metrics) / sizeof(daemon_redis_metrics[0]);
+             i++) {
+            const struct daemon_redis_metric *m = &daemon_redis_metrics[i];
+            metrics_register(d->metrics, m->name, m->type, m->help, daemon_redis_metric_cb,
+                             (void *)m);
+        }
+    }
     if (metrics_server_start(d->loop, listen ? listen : "127.0.0.1:9464", d->metrics, &d->msrv,
                              err, sizeof(err)) != 0) {
         if (listen != NULL) {

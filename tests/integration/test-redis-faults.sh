@@ -20,6 +20,12 @@ try: print(urllib.request.urlopen(sys.argv[1], timeout=2).status)
 except urllib.error.HTTPError as e: print(e.code)
 except Exception: print(0)' "$1"; }
 not_ready() { [ "$(http_status "http://127.0.0.1:$1/readyz")" = 503 ]; }
+redis_up_metric() { # redis_up_metric PORT VALUE: kizuna_state_redis_up is VALUE
+    python3 -c 'import sys,urllib.request
+t = urllib.request.urlopen(sys.argv[1], timeout=2).read().decode()
+sys.exit(0 if ("kizuna_state_redis_up " + sys.argv[2]) in t.split("\n") else 1)' \
+        "http://127.0.0.1:$1/metrics" "$2"
+}
 is_ready() { [ "$(http_status "http://127.0.0.1:$1/readyz")" = 200 ]; }
 lines() { grep -c -- "$2" "$1" 2>/dev/null || true; }
 
@@ -36,6 +42,7 @@ produce_chunk 2; ok $? "chunk 2 produced while Redis is down"
 wait_for 20 file_has "$T/kz.log" "state store: Redis at .* unavailable"
 ok $? "kizunad logs that Redis is unavailable and that inputs pause"
 wait_for 20 not_ready "$MP"; ok $? "/readyz: 503 while Redis is down"
+wait_for 20 redis_up_metric "$MP" 0; ok $? "/metrics: kizuna_state_redis_up 0"
 python3 -c 'import urllib.request,sys
 try: urllib.request.urlopen(sys.argv[1])
 except Exception as e: print(e.read().decode())' "http://127.0.0.1:$MP/readyz" | grep "Redis unreachable" >/dev/null
@@ -47,6 +54,7 @@ redis_start; ok $? "redis-server started again on its dump"
 wait_for 30 file_has "$T/kz.log" "reachable again"; ok $? "kizunad logs that Redis is back"
 wait_for 90 lag_is 2 "$MP"; ok $? "chunk 2 read after the outage"
 wait_for 20 is_ready "$MP"; ok $? "/readyz: 200 again"
+wait_for 20 redis_up_metric "$MP" 1; ok $? "/metrics: kizuna_state_redis_up 1"
 produce_chunk 3
 wait_for 90 lag_is 3 "$MP"; ok $? "chunk 3 read"
 kill -TERM "$P"; wait_exit "$P" 60; is "$EXIT_STATUS" 0 "SIGTERM: exit 0"

@@ -44,7 +44,7 @@ state:
   on_unavailable: pause
   redis: { url: "redis://127.0.0.1:$REDIS_PORT/0", prefix: chaos, timeout: 1s }
 YAML
-progress() { at_least_lines "$T/delivered.ndjson" "$(chaos_want "$1")"; }
+progress() { [ "$(chaos_distinct "$T/delivered.ndjson")" -ge "$(chaos_want "$1")" ]; }
 
 chaos_produce "$T/batch.1"; ok $? "batch 1 produced"
 start_kizunad run.1 -c "$T/run.yaml"

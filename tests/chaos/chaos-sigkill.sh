@@ -20,7 +20,7 @@ partners:
     tlp: red
     deliver: { type: file, path: $T/delivered.ndjson }
 YAML
-progress() { at_least_lines "$T/delivered.ndjson" "$(chaos_want "$1")"; }
+progress() { [ "$(chaos_distinct "$T/delivered.ndjson")" -ge "$(chaos_want "$1")" ]; }
 
 # Three distinct batches, in order, and for each a delay after its production starts:
 # the kill lands before, during or after the batch is processed, before or after the

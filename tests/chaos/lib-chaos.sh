@@ -231,3 +231,9 @@ import json, sys
 for r in json.load(sys.stdin):
     print(r["body"].strip())' >"$1"
 }
+# chaos_distinct FILE: the number of distinct alert ids in a JSON-lines alert file (after a
+# restart a file holds repeats, which must not count as progress).
+chaos_distinct() {
+    [ -f "$1" ] || { echo 0; return; }
+    grep -o '"alert_id":"[0-9a-f]*"' "$1" | sort -u | wc -l | tr -d ' '
+}

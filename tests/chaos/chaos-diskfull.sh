@@ -33,6 +33,7 @@ CHAOS_NO_DECIDED=1
 partner_yaml | chaos_conf limited kz-chaos
 CHAOS_NO_DECIDED=0
 partner_yaml | chaos_conf run kz-chaos
+unset CHAOS_STATE_DIR
 sink_has() { [ "$(chaos_sink count)" -ge "$1" ]; }
 pending() { chaos_scrape limited && [ "$(chaos_metric kizuna_partner_pending 'partner="remote"')" -gt 0 ]; }
 

@@ -22,6 +22,7 @@
 
 #include "deliver-int.h"
 #include "log.h"
+#include "redis-server.h"
 #include "xmalloc.h"
 
 struct deliver_redis_conf {
@@ -72,90 +73,6 @@ struct deliver_redis {
     char lasterr[256];
 };
 
-/* Parse url into host/port/db or path. Returns 0 or -1 with a message. */
-static int
-deliver_redis_url(const char *url, char **host, int *port, char **path, int *db, char *err,
-                  size_t errlen)
-{
-    const char *p, *slash, *colon;
-    char *end;
-
-    *host = *path = NULL;
-    *port = 6379;
-    *db = 0;
-    if (strncmp(url, "unix:", 5) == 0) {
-        p = url + 5;
-        if (strncmp(p, "//", 2) == 0) {
-            p += 2;
-        }
-        if (p[0] != '/') {
-            snprintf(err, errlen, "unix socket path must be absolute");
-            return -1;
-        }
-        *path = xstrdup(p);
-        return 0;
-    }
-    if (strncmp(url, "redis://", 8) != 0) {
-        snprintf(err, errlen, "expected redis://host[:port][/db] or unix:/path");
-        return -1;
-    }
-    p = url + 8;
-    slash = strchr(p, '/');
-    if (memchr(p, '@', slash != NULL ? (size_t)(slash - p) : strlen(p)) != NULL) {
-        snprintf(err, errlen, "credentials do not belong in the url: use password_file");
-        return -1;
-    }
-    if (slash == NULL) {
-        slash = p + strlen(p);
-    } else if (slash[1] != '\0') {
-        long v = strtol(slash + 1, &end, 10);
-        if (*end != '\0' || v < 0 || v > (1 << 20)) {
-            snprintf(err, errlen, "bad database number \"%s\"", slash + 1);
-            return -1;
-        }
-        *db = (int)v;
-    }
-    colon = memchr(p, ':', (size_t)(slash - p));
-    if (colon != NULL) {
-        long v = strtol(colon + 1, &end, 10);
-        if (end != slash || v <= 0 || v > 65535) {
-            snprintf(err, errlen, "bad port");
-            return -1;
-        }
-        *port = (int)v;
-    } else {
-        colon = slash;
-    }
-    if (colon == p) {
-        snprintf(err, errlen, "missing host");
-        return -1;
-    }
-    *host = xstrndup(p, (size_t)(colon - p));
-    return 0;
-}
-
-/* The password: the file's content without a trailing newline. */
-static int
-deliver_redis_password(const char *path, char **out, char *err, size_t errlen)
-{
-    size_t len;
-
-    if (deliver_read_private_file(path, out, err, errlen) != 0) {
-        return -1;
-    }
-    len = strlen(*out);
-    while (len > 0 && ((*out)[len - 1] == '\n' || (*out)[len - 1] == '\r')) {
-        (*out)[--len] = '\0';
-    }
-    if (len == 0) {
-        snprintf(err, errlen, "\"%s\" is empty", path);
-        free(*out);
-        *out = NULL;
-        return -1;
-    }
-    return 0;
-}
-
 static int
 deliver_redis_check(const void *conf, const struct deliver_ctx *cx, struct errlist *errs)
 {
@@ -163,12 +80,12 @@ deliver_redis_check(const void *conf, const struct deliver_ctx *cx, struct errli
     char *host = NULL, *path = NULL, *pw = NULL, err[512];
     int port, db, r = 0;
 
-    if (deliver_redis_url(c->url, &host, &port, &path, &db, err, sizeof(err)) != 0) {
+    if (redis_server_parse_url(c->url, &host, &port, &path, &db, err, sizeof(err)) != 0) {
         deliver_conf_error(cx, ynode_get(cx->node, "url"), errs, "deliver.url: %s", err);
         r = -1;
     }
     if (c->password_file != NULL &&
-        deliver_redis_password(c->password_file, &pw, err, sizeof(err)) != 0) {
+        redis_server_read_password(c->password_file, &pw, err, sizeof(err)) != 0) {
         deliver_conf_error(cx, ynode_get(cx->node, "password_file"), errs,
                            "deliver.password_file: %s", err);
         r = -1;
@@ -387,9 +304,9 @@ deliver_redis_open(struct deliver *d, const void *conf, void **state, char *err,
     uint64_t tick;
 
     h->d = d;
-    if (deliver_redis_url(c->url, &h->host, &h->port, &h->path, &h->db, err, errlen) != 0 ||
+    if (redis_server_parse_url(c->url, &h->host, &h->port, &h->path, &h->db, err, errlen) != 0 ||
         (c->password_file != NULL &&
-         deliver_redis_password(c->password_file, &h->password, err, errlen) != 0)) {
+         redis_server_read_password(c->password_file, &h->password, err, errlen) != 0)) {
         free(h->host);
         free(h->path);
         free(h);

@@ -36,6 +36,7 @@
 #include "privdrop.h"
 #include "procstat.h"
 #include "reveal.h"
+#include "redis-server.h"
 #include "rule.h"
 #include "sdnotify.h"
 #include "state-redis.h"
@@ -883,7 +884,7 @@ daemon_redis_conf(const struct conf *conf, struct state_redis_conf *rc, char **p
     memset(rc, 0, sizeof(*rc));
     *password = NULL;
     if (conf->redis_password_file != NULL &&
-        state_redis_read_password(conf->redis_password_file, password, err, errlen) != 0) {
+        redis_server_read_password(conf->redis_password_file, password, err, errlen) != 0) {
         return -1;
     }
     rc->url = conf->redis_url;

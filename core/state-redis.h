@@ -82,16 +82,6 @@ int state_redis_new(uv_loop_t *loop, const struct state_redis_conf *conf, struct
  */
 int state_redis_check(const struct state_redis_conf *conf, char *err, size_t errlen);
 
-/*
- * Read a password file: regular, private (perm_check_private), not empty; the trailing
- * newline is dropped. Returns 0 and *out (caller frees), or -1 with a message.
- */
-int state_redis_read_password(const char *path, char **out, char *err, size_t errlen);
-
-/* Parse url into host and port, or a unix socket path, and a database. Returns 0 or -1. */
-int state_redis_parse_url(const char *url, char **host, int *port, char **path, int *db, char *err,
-                          size_t errlen);
-
 /* 1 if st is a Redis store. */
 int state_is_redis(const struct state_store *st);
 /* Counters of a Redis store (zeros for another store). */

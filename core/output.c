@@ -110,22 +110,15 @@ output_deliver_writable_cb(void *arg)
     }
 }
 
-/* Find the delivery of partner `name` in prev and take it over; NULL if none. */
-static struct deliver *
-output_take_deliver(struct output_set *prev, const struct conf_output *co)
+/* The output of prev that still owns the delivery of partner `name`, or NULL. */
+static struct output *
+output_prev_partner(struct output_set *prev, const char *name)
 {
-    if (prev == NULL) {
-        return NULL;
-    }
-    for (size_t i = 0; i < prev->n; i++) {
-        struct output *o = &prev->v[i];
-        struct deliver *d = o->dlv;
-        if (d == NULL || strcmp(o->name, co->name) != 0) {
-            continue;
+    for (size_t i = 0; prev != NULL && i < prev->n; i++) {
+        struct output *po = &prev->v[i];
+        if (po->dlv != NULL && strcmp(po->name, name) == 0) {
+            return po;
         }
-        /* Records waiting in memory move with it. */
-        o->dlv = NULL;
-        return d;
     }
     return NULL;
 }
@@ -145,12 +138,8 @@ output_open_partner(const struct conf *conf, const struct conf_output *co, uv_lo
     if (check_only) {
         return deliver_check(&dc, errs);
     }
-    if (prev != NULL) {
-        for (size_t i = 0; i < prev->n; i++) {
-            if (prev->v[i].dlv != NULL && strcmp(prev->v[i].name, co->name) == 0) {
-                return 0; /* taken over once the whole set is built */
-            }
-        }
+    if (output_prev_partner(prev, co->name) != NULL) {
+        return 0; /* taken over once the whole set is built */
     }
     return deliver_new(loop, &dc, &o->dlv, errs);
 }
@@ -239,17 +228,17 @@ output_set_new(const struct conf *conf, struct plugin_registry *reg, uv_loop_t *
     /* Everything built: take over the deliveries of partners that keep their name. */
     for (size_t i = 0; i < os->n; i++) {
         struct output *o = &os->v[i];
-        if (o->co->is_partner && o->dlv == NULL) {
-            for (size_t j = 0; prev != NULL && j < prev->n; j++) {
-                struct output *po = &prev->v[j];
-                if (po->dlv != NULL && strcmp(po->name, o->name) == 0) {
-                    o->pending = po->pending;
-                    o->npending = po->npending;
-                    po->pending = NULL;
-                    po->npending = 0;
-                }
-            }
-            o->dlv = output_take_deliver(prev, o->co);
+        struct output *po = o->co->is_partner && o->dlv == NULL
+                                ? output_prev_partner(prev, o->name)
+                                : NULL;
+        if (po != NULL) {
+            /* The spool moves, and so do the alerts waiting in memory for it. */
+            o->dlv = po->dlv;
+            o->pending = po->pending;
+            o->npending = po->npending;
+            po->dlv = NULL;
+            po->pending = NULL;
+            po->npending = 0;
         }
         if (o->dlv != NULL) {
             deliver_set_writable_cb(o->dlv, output_deliver_writable_cb, o);

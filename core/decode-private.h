@@ -82,16 +82,45 @@ void decode_format_time(int64_t us, char *buf);
 /* Record the event's own time; a later call wins; times outside years 1..9999 are ignored. */
 void decode_set_time(struct decode_state *st, int64_t us);
 
+/* The "too many fields" failure of the decode_add*() helpers. Returns -1. */
+int decode_fail_fields(struct decode_state *st);
+
+/* Add a field whose name and value both outlive the event already (static or arena). */
+static inline int
+decode_add_ref(struct decode_state *st, const char *name, size_t name_len, const char *value,
+               size_t value_len)
+{
+    if (event_add(st->ev, name, name_len, value, value_len) != 0) {
+        return decode_fail_fields(st);
+    }
+    return 0;
+}
+
 /*
  * Add a field. name must outlive the event (static or arena); the value is copied into the
  * arena (or shared with event.original when it ends the line) so it is NUL-terminated.
- * Returns 0, or -1 with "too many fields" in err.
+ * Returns 0, or -1 with "too many fields" in err. Inline (as event_add() is): the decoders
+ * call it with constant names, whose hashes then fold into constants.
  */
-int decode_add(struct decode_state *st, const char *name, size_t name_len, const char *value,
-               size_t value_len);
-/* Add a field whose name and value both outlive the event already (static or arena). */
-int decode_add_ref(struct decode_state *st, const char *name, size_t name_len,
-                   const char *value, size_t value_len);
+static inline int
+decode_add(struct decode_state *st, const char *name, size_t name_len, const char *value,
+           size_t value_len)
+{
+    struct event *ev = st->ev;
+    uintptr_t v = (uintptr_t)value, l = (uintptr_t)st->line;
+    const char *copy;
+
+    if (ev->nfields >= ev->max_fields) {
+        return decode_fail_fields(st);
+    }
+    if (v >= l && v - l <= st->len && v - l + value_len == st->len) {
+        /* The value ends the line: share event.original's copy, which ends with a NUL. */
+        copy = ev->raw + (v - l);
+    } else {
+        copy = event_strdup(ev, value, value_len);
+    }
+    return decode_add_ref(st, name, name_len, copy, value_len);
+}
 /* Add a decimal integer field. */
 int decode_add_int(struct decode_state *st, const char *name, size_t name_len, int64_t v);
 /* prefix + key as a NUL-terminated arena string; *out_len gets its length. */

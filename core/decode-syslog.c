@@ -168,6 +168,26 @@ syslog_zone(const char *p, size_t n, int *minutes)
     return 0;
 }
 
+/*
+ * The last plain "Mmm dd HH:MM:SS" date parsed (per thread) and what it gave, for the
+ * same 15 bytes at the same now_us: lines of a log come in bursts within one second, and
+ * the clock is read once per batch of lines.
+ */
+#define SYSLOG_BSD_PLAIN 15
+static __thread char c_plain[SYSLOG_BSD_PLAIN];
+static __thread int64_t c_plain_now = INT64_MIN, c_plain_us;
+
+/* A plain date ends at p[15]: the end of p, or a space not followed by a zone. */
+static int
+syslog_plain_end(const char *p, size_t n)
+{
+    int zone;
+
+    return n == SYSLOG_BSD_PLAIN ||
+           (p[SYSLOG_BSD_PLAIN] == ' ' &&
+            syslog_zone(p + SYSLOG_BSD_PLAIN + 1, n - SYSLOG_BSD_PLAIN - 1, &zone) == 0);
+}
+
 /* Parse a BSD date at p; returns the bytes used (0: none) and the time in *us. */
 size_t
 decode_syslog_time_bsd(const char *p, size_t n, int64_t now_us, int64_t *us)
@@ -177,6 +197,11 @@ decode_syslog_time_bsd(const char *p, size_t n, int64_t now_us, int64_t *us)
     int64_t year = -1, frac = 0, secs, t;
     int hh, mi, ss, zone = 0;
 
+    if (n >= SYSLOG_BSD_PLAIN && now_us == c_plain_now &&
+        memcmp(p, c_plain, SYSLOG_BSD_PLAIN) == 0 && syslog_plain_end(p, n)) {
+        *us = c_plain_us;
+        return SYSLOG_BSD_PLAIN;
+    }
     if (n < 3 || (mon = syslog_month(p)) == 0 || i >= n || p[i] != ' ') {
         return 0;
     }
@@ -283,6 +308,11 @@ decode_syslog_time_bsd(const char *p, size_t n, int64_t now_us, int64_t *us)
         }
         if (!found) {
             return 0;
+        }
+        if (end == SYSLOG_BSD_PLAIN && syslog_plain_end(p, n)) {
+            memcpy(c_plain, p, SYSLOG_BSD_PLAIN);
+            c_plain_now = now_us;
+            c_plain_us = t;
         }
     }
     *us = t;

@@ -8,6 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "decode-private.h"
 #include "decode.h"
@@ -120,6 +123,19 @@ decode_check_text(struct decode_state *st)
     const unsigned char *p = (const unsigned char *)st->line;
     size_t n = st->len, i = 0;
 
+#ifdef __SSE2__
+    /* Sixteen bytes at a time: skip blocks without any byte below 0x20 (max(b, 0x20) == b
+     * unsigned, for every byte). SSE2 is part of x86-64. */
+    {
+        const __m128i space = _mm_set1_epi8(0x20);
+        for (; i + 16 <= n; i += 16) {
+            __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+            if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(b, space), b)) != 0xffff) {
+                break;
+            }
+        }
+    }
+#endif
     /* Eight bytes at a time: skip words without any byte below 0x20. */
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
@@ -150,36 +166,11 @@ decode_set_time(struct decode_state *st, int64_t us)
     st->time_us = us;
 }
 
-/* Add a field whose name and value already outlive the event. Returns 0 or -1. */
+/* The "too many fields" failure of decode_add() and decode_add_ref(). Returns -1. */
 int
-decode_add_ref(struct decode_state *st, const char *name, size_t name_len, const char *value,
-               size_t value_len)
+decode_fail_fields(struct decode_state *st)
 {
-    if (event_add(st->ev, name, name_len, value, value_len) != 0) {
-        return decode_fail(st, "too many fields (limit %u)", st->ev->max_fields);
-    }
-    return 0;
-}
-
-/* Add a field; the value is copied into the arena (or shared with event.original). */
-int
-decode_add(struct decode_state *st, const char *name, size_t name_len, const char *value,
-           size_t value_len)
-{
-    struct event *ev = st->ev;
-    uintptr_t v = (uintptr_t)value, l = (uintptr_t)st->line;
-    const char *copy;
-
-    if (ev->nfields >= ev->max_fields) {
-        return decode_fail(st, "too many fields (limit %u)", ev->max_fields);
-    }
-    if (v >= l && v - l <= st->len && v - l + value_len == st->len) {
-        /* The value ends the line: share event.original's copy, which ends with a NUL. */
-        copy = ev->raw + (v - l);
-    } else {
-        copy = event_strdup(ev, value, value_len);
-    }
-    return decode_add_ref(st, name, name_len, copy, value_len);
+    return decode_fail(st, "too many fields (limit %u)", st->ev->max_fields);
 }
 
 /* Add a field holding a decimal integer (copied into the arena). */
@@ -214,11 +205,16 @@ decode_name(struct decode_state *st, const char *prefix, size_t prefix_len, cons
 void
 decode_format_time(int64_t us, char *buf)
 {
-    static __thread int64_t cached_day = INT64_MIN;
-    static __thread char cached[32];
+    static __thread int64_t cached_day = INT64_MIN, last_us = INT64_MIN;
+    static __thread char cached[32], last[32];
     int64_t day = us / 86400000000LL, rem = us % 86400000000LL;
     int64_t sod, frac;
 
+    if (us == last_us) {
+        /* Lines of a burst share their time. */
+        memcpy(buf, last, 28);
+        return;
+    }
     if (rem < 0) {
         rem += 86400000000LL;
         day--;
@@ -240,6 +236,8 @@ decode_format_time(int64_t us, char *buf)
         buf[i] = (char)('0' + frac % 10);
         frac /= 10;
     }
+    memcpy(last, buf, 28);
+    last_us = us;
 }
 
 /* Set the event time (arrival when the line had none) and add @timestamp. */

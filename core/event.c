@@ -123,26 +123,11 @@ event_name_hash(const char *name, size_t len)
     return event_name_hash_inline(name, len);
 }
 
-int
-event_add(struct event *ev, const char *name, size_t name_len, const char *value,
-          size_t value_len)
+void
+event_grow_fields(struct event *ev)
 {
-    struct event_field *f;
-
-    if (ev->nfields >= ev->max_fields) {
-        return -1;
-    }
-    if (ev->nfields == ev->fields_cap) {
-        ev->fields_cap = ev->fields_cap ? ev->fields_cap * 2 : 32;
-        ev->fields = xreallocarray(ev->fields, ev->fields_cap, sizeof(*ev->fields));
-    }
-    f = &ev->fields[ev->nfields++];
-    f->name = name;
-    f->name_len = (uint32_t)name_len;
-    f->value = value;
-    f->value_len = (uint32_t)value_len;
-    f->name_hash = event_name_hash_inline(name, name_len);
-    return 0;
+    ev->fields_cap = ev->fields_cap ? ev->fields_cap * 2 : 32;
+    ev->fields = xreallocarray(ev->fields, ev->fields_cap, sizeof(*ev->fields));
 }
 
 int

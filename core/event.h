@@ -74,13 +74,6 @@ char *event_strdup(struct event *ev, const char *s, size_t len);
 /* Copy the raw line into the arena and add it as event.original. */
 int event_set_raw(struct event *ev, const char *line, size_t len);
 
-/*
- * Add a field. name and value must stay valid as long as the event (arena memory, static
- * strings, or the raw copy). Several fields may share a name (multi-valued, e.g. JSON
- * arrays of scalars). Returns 0, or -1 when the event already has max_fields fields.
- */
-int event_add(struct event *ev, const char *name, size_t name_len, const char *value,
-              size_t value_len);
 /* Like event_add() but copies name and value into the arena first. */
 int event_add_copy(struct event *ev, const char *name, size_t name_len, const char *value,
                    size_t value_len);
@@ -118,6 +111,36 @@ event_name_hash_inline(const char *name, size_t len)
     h ^= (b + (h >> 29)) * UINT64_C(0xC2B2AE3D27D4EB4F);
     h ^= (c + (h >> 31)) * UINT64_C(0x165667B19E3779F9);
     return (uint32_t)(h >> 32) ^ (uint32_t)h;
+}
+
+/* Make room for one more field (out of line: the array grows rarely). */
+void event_grow_fields(struct event *ev);
+
+/*
+ * Add a field. name and value must stay valid as long as the event (arena memory, static
+ * strings, or the raw copy). Several fields may share a name (multi-valued, e.g. JSON
+ * arrays of scalars). Returns 0, or -1 when the event already has max_fields fields.
+ * Inline so that the hash of a constant name folds into a constant where it is called.
+ */
+static inline int
+event_add(struct event *ev, const char *name, size_t name_len, const char *value,
+          size_t value_len)
+{
+    struct event_field *f;
+
+    if (ev->nfields >= ev->max_fields) {
+        return -1;
+    }
+    if (ev->nfields == ev->fields_cap) {
+        event_grow_fields(ev);
+    }
+    f = &ev->fields[ev->nfields++];
+    f->name = name;
+    f->name_len = (uint32_t)name_len;
+    f->value = value;
+    f->value_len = (uint32_t)value_len;
+    f->name_hash = event_name_hash_inline(name, name_len);
+    return 0;
 }
 /* First field with that name (hash from event_name_hash), or NULL. */
 const struct event_field *event_find(const struct event *ev, const char *name,

@@ -944,6 +944,70 @@ test_year_inference(void)
     event_free(&ev);
 }
 
+/*
+ * Lines of a burst share their date, and the decoder reuses the last plain date it parsed
+ * for the same 15 bytes at the same now. Whatever follows those bytes (a zone, a fraction,
+ * a year) and a different now must still be honoured, and @timestamp must follow.
+ */
+static void
+test_time_reuse(void)
+{
+    static const struct {
+        const char *line;
+        int64_t now;      /* ctx.now_us */
+        const char *time; /* expected @timestamp */
+        const char *host;
+    } seq[] = {
+        {"Nov 27 05:00:00 web1 sshd[1]: a", NOW_US, "2025-11-27T05:00:00.000000Z", "web1"},
+        {"Nov 27 05:00:00 web1 sshd[1]: b", NOW_US, "2025-11-27T05:00:00.000000Z", "web1"},
+        {"Nov 27 05:00:00 CET web1 sshd[1]: c", NOW_US, "2025-11-27T04:00:00.000000Z", "web1"},
+        {"Nov 27 05:00:00 web1 sshd[1]: d", NOW_US, "2025-11-27T05:00:00.000000Z", "web1"},
+        {"Nov 27 05:00:00.250 web1 sshd[1]: e", NOW_US, "2025-11-27T05:00:00.250000Z", "web1"},
+        {"Nov 27 05:00:00 +0900 web1 sshd[1]: f", NOW_US, "2025-11-26T20:00:00.000000Z",
+         "web1"},
+        {"Nov 27 05:00:00 web1 sshd[1]: g", NOW_US, "2025-11-27T05:00:00.000000Z", "web1"},
+        /* The same bytes with now a month later: the date is now this year's. */
+        {"Nov 27 05:00:00 web1 sshd[1]: h", 1793491200000000LL /* 2026-11-01 */,
+         "2026-11-27T05:00:00.000000Z", "web1"},
+        {"Nov 27 05:00:00 web1 sshd[1]: i", NOW_US, "2025-11-27T05:00:00.000000Z", "web1"},
+        {"Nov 27 05:00:01 web1 sshd[1]: j", NOW_US, "2025-11-27T05:00:01.000000Z", "web1"},
+        /* A date alone on the line. */
+        {"Nov 27 05:00:01", NOW_US, "2025-11-27T05:00:01.000000Z", NULL},
+        {"Nov 27 05:00:01 UTC", NOW_US, "2025-11-27T05:00:01.000000Z", NULL},
+    };
+    struct event ev;
+    char err[128];
+    int bad = 0;
+
+    event_init(&ev);
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+            struct decode_ctx ctx = {seq[i].now, 0};
+            const struct event_field *ts, *host;
+            event_reset(&ev);
+            if (decode_line(DECODE_SYSLOG, &ev, seq[i].line, strlen(seq[i].line), &ctx, err,
+                            sizeof(err)) != 0) {
+                bad++;
+                tap_diag("'%s': %s", seq[i].line, err);
+                continue;
+            }
+            ts = event_get(&ev, "@timestamp");
+            host = event_get(&ev, "host.name");
+            if (ts == NULL || strcmp(ts->value, seq[i].time) != 0 ||
+                (seq[i].host == NULL) != (host == NULL) ||
+                (host != NULL && strcmp(host->value, seq[i].host) != 0)) {
+                bad++;
+                tap_diag("'%s': @timestamp %s, host %s; want %s, %s", seq[i].line,
+                         ts != NULL ? ts->value : "(none)", host != NULL ? host->value : "(none)",
+                         seq[i].time, seq[i].host != NULL ? seq[i].host : "(none)");
+            }
+        }
+    }
+    ok(bad == 0, "a repeated date is reused only when the bytes after it and now agree (%d bad)",
+       bad);
+    event_free(&ev);
+}
+
 static void
 test_api(void)
 {
@@ -1004,6 +1068,7 @@ main(void)
     test_robustness();
     test_timestamp_format();
     test_year_inference();
+    test_time_reuse();
     test_api();
     return tap_done();
 }

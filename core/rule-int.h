@@ -274,10 +274,13 @@ void rule_gram_free(struct rule_gram *g);
 
 /* rule-teddy.c: SIMD scanner for small literal sets (NULL from _new: not on this CPU). */
 #define RULE_TEDDY_MAX 64
+/* Sets up to this size are scanned literal by literal on two probe bytes each. */
+#define RULE_TEDDY_FEW 3
 struct rule_teddy;
 struct rule_teddy *rule_teddy_new(void);
 void rule_teddy_add(struct rule_teddy *t, const char *lit, size_t len, uint32_t id);
 void rule_teddy_build(struct rule_teddy *t);
+/* Reports each literal that occurs at least once (not necessarily every occurrence). */
 void rule_teddy_scan(const struct rule_teddy *t, const char *s, size_t len, rule_ac_hit_cb cb,
                      void *arg);
 void rule_teddy_free(struct rule_teddy *t);

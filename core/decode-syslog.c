@@ -601,6 +601,11 @@ decode_syslog_parse(const char *line, size_t len, int64_t now_us, struct decode_
     return 0;
 }
 
+/* Bytes that end an RFC 3164 TAG: controls, space, '[' and ':'. */
+static const unsigned char syslog_tag_end[256] = {
+    [0 ... ' '] = 1, ['['] = 1, [':'] = 1,
+};
+
 /* Move an RFC 3164 "TAG[PID]: " from the front of h->msg into h->app/h->procid. */
 void
 decode_syslog_split_tag(struct decode_syslog_hdr *h)
@@ -613,8 +618,7 @@ decode_syslog_split_tag(struct decode_syslog_hdr *h)
     if (h->rfc5424 || p == NULL) {
         return;
     }
-    while (i < n && i < SYSLOG_MAX_TAG && p[i] != ' ' && p[i] != '[' && p[i] != ':' &&
-           (unsigned char)p[i] > ' ') {
+    while (i < n && i < SYSLOG_MAX_TAG && !syslog_tag_end[(unsigned char)p[i]]) {
         i++;
     }
     if (i == 0 || i >= n) {

@@ -126,13 +126,22 @@ decode_check_text(struct decode_state *st)
 #ifdef __SSE2__
     /* Sixteen bytes at a time: skip blocks without any byte below 0x20 (max(b, 0x20) == b
      * unsigned, for every byte). SSE2 is part of x86-64. */
-    {
+    if (n >= 16) {
         const __m128i space = _mm_set1_epi8(0x20);
+        __m128i b;
         for (; i + 16 <= n; i += 16) {
-            __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+            b = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
             if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(b, space), b)) != 0xffff) {
                 break;
             }
+        }
+        if (i + 16 > n) {
+            /* The tail: the last 16 bytes, overlapping what is done. */
+            b = _mm_loadu_si128((const __m128i *)(const void *)(p + n - 16));
+            if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(b, space), b)) == 0xffff) {
+                return 0;
+            }
+            i = n - 16;
         }
     }
 #endif

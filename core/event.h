@@ -88,8 +88,9 @@ uint32_t event_name_hash(const char *name, size_t len);
 
 /*
  * The same hash, inline for the hot path (every field of every event is hashed). Field
- * names are short: it reads the first, middle and last 8 bytes instead of looping over
- * every byte; collisions only cost a memcmp.
+ * names are short: it reads the first, middle and last 8 bytes (4 or single bytes of
+ * shorter names) instead of looping over every byte, so the hash of a constant name folds
+ * into a constant; collisions only cost a memcmp.
  */
 static inline uint32_t
 event_name_hash_inline(const char *name, size_t len)
@@ -102,10 +103,14 @@ event_name_hash_inline(const char *name, size_t len)
         if (len > 16) {
             __builtin_memcpy(&c, name + len / 2 - 4, 8);
         }
-    } else {
-        for (size_t i = 0; i < len; i++) {
-            a |= (uint64_t)(unsigned char)name[i] << (8 * i);
-        }
+    } else if (len >= 4) {
+        uint32_t lo, hi;
+        __builtin_memcpy(&lo, name, 4);
+        __builtin_memcpy(&hi, name + len - 4, 4);
+        a = (uint64_t)lo | (uint64_t)hi << 32;
+    } else if (len > 0) {
+        a = (uint64_t)(unsigned char)name[0] | (uint64_t)(unsigned char)name[len / 2] << 8 |
+            (uint64_t)(unsigned char)name[len - 1] << 16;
     }
     h = (a ^ (uint64_t)len) * UINT64_C(0x9E3779B97F4A7C15);
     h ^= (b + (h >> 29)) * UINT64_C(0xC2B2AE3D27D4EB4F);

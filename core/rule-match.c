@@ -21,11 +21,11 @@ rule_match_keyword_field(const struct event *ev)
     static const char msg[] = F_MESSAGE, orig[] = F_ORIGINAL;
     const struct event_field *f;
 
-    f = event_find(ev, msg, sizeof(msg) - 1, event_name_hash(msg, sizeof(msg) - 1));
+    f = event_find(ev, msg, sizeof(msg) - 1, event_name_hash_inline(msg, sizeof(msg) - 1));
     if (f != NULL) {
         return f;
     }
-    return event_find(ev, orig, sizeof(orig) - 1, event_name_hash(orig, sizeof(orig) - 1));
+    return event_find(ev, orig, sizeof(orig) - 1, event_name_hash_inline(orig, sizeof(orig) - 1));
 }
 
 static void

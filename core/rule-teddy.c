@@ -358,6 +358,16 @@ teddy_scan_few(const struct rule_teddy *t, const unsigned char *s, size_t len,
                 found = rule_lower_eq(s + at + j, p->s, p->len);
             }
         }
+        if (!found && at <= last && last >= 15) {
+            /* The remaining starts: one block of the last 16, overlapping the ones done. */
+            unsigned mask = teddy_few_block(p, s, last - 15) & ~((1u << (at - (last - 15))) - 1);
+            while (mask != 0 && !found) {
+                unsigned j = (unsigned)__builtin_ctz(mask);
+                mask &= mask - 1;
+                found = rule_lower_eq(s + last - 15 + j, p->s, p->len);
+            }
+            at = last + 1;
+        }
         for (; !found && at <= last; at++) {
             found = teddy_few_at(p, s, at);
         }

@@ -27,10 +27,11 @@
  * Each scanned field gets the fastest scanner for its literal count: SIMD (rule-teddy.c)
  * up to RULE_TEDDY_MAX literals, else an automaton (rule-ac.c) while its table stays in
  * cache, else the q-gram filter (rule-gram.c). When a field's primary literals fit the SIMD
- * scanner (or its fastest form, for up to RULE_TEDDY_FEW literals) but all its literals
- * would not, only the primary ones are scanned, and secondary clauses that need another
- * literal of that field are not checked (the rule's own tests will): a weaker filter, never
- * a wrong one. The literals of one regex mostly occur together, so little is lost.
+ * scanner but all its literals would not, or are few enough for its fastest form (up to
+ * RULE_TEDDY_FEW, which costs per literal), only the primary ones are scanned, and secondary
+ * clauses that need another literal of that field are not checked (the rule's own tests
+ * will): a weaker filter, never a wrong one. The literals of one regex mostly occur
+ * together, so little is lost.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -683,8 +684,9 @@ pf_u32_cmp(const void *a, const void *b)
 
 /*
  * Decide which atoms to index: every EQ/NUM atom, and every literal, except that a field
- * whose primary literals fit the SIMD scanner (or its few-literal form) while all its
- * literals would not keeps only the primary ones (the others are not checked).
+ * whose primary literals fit the SIMD scanner while all its literals would not, or whose
+ * primary literals are at most RULE_TEDDY_FEW, keeps only the primary ones (the others are
+ * not checked).
  */
 static void
 pf_index_policy(struct rule_prefilter *pf, const uint32_t *catoms, uint32_t ndet)
@@ -732,7 +734,7 @@ pf_index_policy(struct rule_prefilter *pf, const uint32_t *catoms, uint32_t ndet
     for (uint32_t a = 0; a < pf->natoms; a++) {
         uint32_t g = group[a];
         if (pf->atoms[a].kind != PF_LIT || primary[a] ||
-            !((nprim[g] <= RULE_TEDDY_FEW && nall[g] > RULE_TEDDY_FEW) ||
+            !((nprim[g] <= RULE_TEDDY_FEW && nall[g] > nprim[g]) ||
               (nprim[g] <= RULE_TEDDY_MAX && nall[g] > RULE_TEDDY_MAX))) {
             pf_index_atom(pf, a);
         }

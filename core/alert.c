@@ -151,8 +151,10 @@ alert_compute_id(struct alert *a, const char *group_key, int64_t window_start_us
     EVP_DigestFinal_ex(ctx, md, &mdlen);
     EVP_MD_CTX_free(ctx);
     for (int i = 0; i < 16; i++) {
-        snprintf(a->id + 2 * i, 3, "%02x", md[i]);
+        a->id[2 * i] = "0123456789abcdef"[md[i] >> 4];
+        a->id[2 * i + 1] = "0123456789abcdef"[md[i] & 15];
     }
+    a->id[32] = '\0';
     if (a->group_key == NULL || strcmp(a->group_key, group_key) != 0) {
         free(a->group_key);
         a->group_key = xstrdup(group_key);

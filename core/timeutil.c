@@ -109,16 +109,65 @@ time_parse_rfc3339(const char *s, size_t len, int64_t *us)
     return 0;
 }
 
+/* Write v as n decimal digits (zero-padded) at p. */
+static void
+time_put_digits(char *p, unsigned v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+/*
+ * Without gmtime_r() and snprintf(): alerts format several times each, and so do the
+ * outputs. The civil date comes from Howard Hinnant's civil_from_days; years outside
+ * 1..9999, which RFC 3339 cannot write in four digits, keep the printf form.
+ */
 size_t
 time_format_rfc3339(int64_t us, char *buf)
 {
-    int64_t secs = us / 1000000, frac = us % 1000000;
+    int64_t secs = us / 1000000, frac = us % 1000000, days, sod, z, era, y;
+    unsigned doe, yoe, doy, mp, d, m;
     struct tm tm;
     time_t tt;
 
     if (frac < 0) {
         frac += 1000000;
         secs--;
+    }
+    days = secs / 86400;
+    sod = secs % 86400;
+    if (sod < 0) {
+        sod += 86400;
+        days--;
+    }
+    z = days + 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = (unsigned)(z - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y = (int64_t)yoe + era * 400 + (m <= 2);
+    if (y >= 1 && y <= 9999) {
+        time_put_digits(buf, (unsigned)y, 4);
+        buf[4] = '-';
+        time_put_digits(buf + 5, m, 2);
+        buf[7] = '-';
+        time_put_digits(buf + 8, d, 2);
+        buf[10] = 'T';
+        time_put_digits(buf + 11, (unsigned)(sod / 3600), 2);
+        buf[13] = ':';
+        time_put_digits(buf + 14, (unsigned)(sod / 60 % 60), 2);
+        buf[16] = ':';
+        time_put_digits(buf + 17, (unsigned)(sod % 60), 2);
+        buf[19] = '.';
+        time_put_digits(buf + 20, (unsigned)frac, 6);
+        buf[26] = 'Z';
+        buf[27] = '\0';
+        return 27;
     }
     tt = (time_t)secs;
     gmtime_r(&tt, &tm);

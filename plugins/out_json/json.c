@@ -79,7 +79,14 @@ struct json_state {
     size_t owned_cap;
 };
 
-/* Writer: tracks commas and, when pretty, newlines and indentation. */
+/* Bytes the writer gathers before handing them to the host's buffer in one call. */
+#define JW_STAGE 4096
+
+/*
+ * Writer: tracks commas and, when pretty, newlines and indentation. Output is staged here
+ * and appended to the host's buffer a few kilobytes at a time: an alert is some hundred
+ * small pieces, and a call into the host for each cost more than the formatting itself.
+ */
 struct json_writer {
     const struct kz_host *h;
     struct kz_buf *b;
@@ -87,7 +94,50 @@ struct json_writer {
     int depth;
     int first;     /* nothing written yet in the current container */
     int after_key; /* the next value follows a key: no separator */
+    size_t nstage;
+    char stage[JW_STAGE];
 };
+
+/* Hand the staged bytes to the host's buffer. */
+static void
+jw_flush(struct json_writer *w)
+{
+    if (w->nstage > 0) {
+        w->h->buf_append(w->b, w->stage, w->nstage);
+        w->nstage = 0;
+    }
+}
+
+static void
+jw_put(struct json_writer *w, const char *s, size_t n)
+{
+    if (n > JW_STAGE - w->nstage) {
+        jw_flush(w);
+        if (n > JW_STAGE) {
+            w->h->buf_append(w->b, s, n);
+            return;
+        }
+    }
+    memcpy(w->stage + w->nstage, s, n);
+    w->nstage += n;
+}
+
+/* s as a JSON string: staged as is when no byte needs escaping, else the host escapes it. */
+static void
+jw_quoted(struct json_writer *w, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+            jw_flush(w);
+            w->h->buf_json_string(w->b, s, len);
+            return;
+        }
+    }
+    jw_put(w, "\"", 1);
+    jw_put(w, s, len);
+    jw_put(w, "\"", 1);
+}
 
 /* Names the alert itself sets; event fields equal to, inside, or above them are dropped. */
 static const char *const json_reserved[] = {
@@ -101,10 +151,10 @@ jw_newline(struct json_writer *w)
     static const char spaces[] = "                                ";
     int n = w->depth * 2;
 
-    w->h->buf_append(w->b, "\n", 1);
+    jw_put(w, "\n", 1);
     while (n > 0) {
         int k = n < (int)sizeof(spaces) - 1 ? n : (int)sizeof(spaces) - 1;
-        w->h->buf_append(w->b, spaces, (size_t)k);
+        jw_put(w, spaces, (size_t)k);
         n -= k;
     }
 }
@@ -118,7 +168,7 @@ jw_value_start(struct json_writer *w)
         return;
     }
     if (!w->first) {
-        w->h->buf_append(w->b, ",", 1);
+        jw_put(w, ",", 1);
     }
     if (w->pretty) {
         jw_newline(w);
@@ -130,8 +180,8 @@ static void
 jw_key(struct json_writer *w, const char *name, size_t len)
 {
     jw_value_start(w);
-    w->h->buf_json_string(w->b, name, len);
-    w->h->buf_append(w->b, w->pretty ? ": " : ":", w->pretty ? 2 : 1);
+    jw_quoted(w, name, len);
+    jw_put(w, w->pretty ? ": " : ":", w->pretty ? 2 : 1);
     w->after_key = 1;
 }
 
@@ -139,7 +189,7 @@ static void
 jw_begin(struct json_writer *w, char c)
 {
     jw_value_start(w);
-    w->h->buf_append(w->b, &c, 1);
+    jw_put(w, &c, 1);
     w->depth++;
     w->first = 1;
 }
@@ -151,7 +201,7 @@ jw_end(struct json_writer *w, char c)
     if (w->pretty && !w->first) {
         jw_newline(w);
     }
-    w->h->buf_append(w->b, &c, 1);
+    jw_put(w, &c, 1);
     w->first = 0;
 }
 
@@ -159,23 +209,24 @@ static void
 jw_string(struct json_writer *w, const char *s, size_t len)
 {
     jw_value_start(w);
-    w->h->buf_json_string(w->b, s, len);
+    jw_quoted(w, s, len);
 }
 
 static void
 jw_raw(struct json_writer *w, const char *s)
 {
     jw_value_start(w);
-    w->h->buf_append(w->b, s, strlen(s));
+    jw_put(w, s, strlen(s));
 }
 
 static void
 jw_time(struct json_writer *w, int64_t t)
 {
     jw_value_start(w);
-    w->h->buf_append(w->b, "\"", 1);
+    jw_put(w, "\"", 1);
+    jw_flush(w);
     w->h->buf_time(w->b, t);
-    w->h->buf_append(w->b, "\"", 1);
+    jw_put(w, "\"", 1);
 }
 
 static int
@@ -720,10 +771,16 @@ json_emit(void *state, const struct kz_alert *alert, struct kz_buf *buf)
     struct json_state *s = state;
     const struct json_config *cfg = s->base.cfg;
     const struct kz_host *h = s->base.host;
-    struct json_writer w = {
-        .h = h, .b = buf, .pretty = cfg->pretty, .first = 1, .after_key = 1,
-    };
+    struct json_writer w; /* not zeroed: the stage is written before it is read */
     int r;
+
+    w.h = h;
+    w.b = buf;
+    w.pretty = cfg->pretty;
+    w.depth = 0;
+    w.first = 1;
+    w.after_key = 1;
+    w.nstage = 0;
 
     r = json_collect(s, alert);
     if (r != KZ_OK) {
@@ -734,7 +791,8 @@ json_emit(void *state, const struct kz_alert *alert, struct kz_buf *buf)
     jw_begin(&w, '{');
     json_write_members(s, &w, alert, &s->top);
     jw_end(&w, '}');
-    h->buf_append(buf, "\n", 1);
+    jw_put(&w, "\n", 1);
+    jw_flush(&w);
 out:
     json_free_owned(s);
     return r;

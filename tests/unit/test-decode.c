@@ -879,6 +879,56 @@ test_timestamp_format(void)
     event_free(&ev);
 }
 
+/* time_format_rfc3339() the plain way, as a reference. */
+static void
+reference_rfc3339(int64_t us, char *buf)
+{
+    int64_t secs = us / 1000000, frac = us % 1000000;
+    struct tm tm;
+    time_t tt;
+
+    if (frac < 0) {
+        frac += 1000000;
+        secs--;
+    }
+    tt = (time_t)secs;
+    gmtime_r(&tt, &tm);
+    snprintf(buf, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
+}
+
+/* time_format_rfc3339() computes the civil date itself: against gmtime_r() + snprintf(). */
+static void
+test_time_format_reference(void)
+{
+    const int64_t lo = -62135596800LL * 1000000;         /* 0001-01-01 */
+    const int64_t hi = 253402300800LL * 1000000 - 1;     /* 9999-12-31T23:59:59.999999 */
+    static const int64_t edges[] = {
+        0, -1, 1, 951782400000000LL /* 2000-02-29 */, 951868800000000LL - 1,
+        4107542400000000LL /* 2100-03-01 */, -62135596800LL * 1000000, 253402300800LL * 1000000 - 1,
+        -62135596800LL * 1000000 - 1 /* year 0 */, 253402300800LL * 1000000 /* year 10000 */,
+    };
+    uint32_t seed = 99;
+    int bad = 0, n = 0;
+    char got[32], want[64];
+
+    for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]) + 200000; i++) {
+        int64_t us = i < sizeof(edges) / sizeof(edges[0])
+                         ? edges[i]
+                         : lo + (int64_t)((((uint64_t)rng(&seed) << 32) | rng(&seed)) %
+                                          (uint64_t)(hi - lo));
+        size_t len = time_format_rfc3339(us, got);
+        reference_rfc3339(us, want);
+        n++;
+        if (strcmp(got, want) != 0 || len != strlen(want)) {
+            if (bad++ < 3) {
+                tap_diag("%lld: got %s, want %s", (long long)us, got, want);
+            }
+        }
+    }
+    ok(bad == 0, "time_format_rfc3339 equals gmtime_r + snprintf for %d times (%d bad)", n, bad);
+}
+
 /*
  * Year inference against a plain reference: for random "now" and year-less dates, the year
  * is the latest one (from now's year + 1 down) in which the date exists and is at most 31
@@ -1067,6 +1117,7 @@ main(void)
     test_nul();
     test_robustness();
     test_timestamp_format();
+    test_time_format_reference();
     test_year_inference();
     test_time_reuse();
     test_api();

@@ -384,6 +384,7 @@ spool_rec_check(struct spool *sp, uint64_t off, uint64_t limit, size_t *total)
 static int
 spool_resync(struct spool *sp, uint64_t off, uint64_t limit, uint64_t *next)
 {
+    *next = limit; /* until a valid record is found (set on every path) */
     for (uint64_t p = off + 1; p + SPOOL_REC_HEADER <= limit; p++) {
         const unsigned char *h;
         size_t total;

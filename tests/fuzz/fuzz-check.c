@@ -640,7 +640,7 @@ fuzz_xml_element(struct fuzz_cur *c)
         }
         if (c->s[c->i] == '<') {
             size_t ns, nl;
-            int empty, m;
+            int empty = 0, m;
 
             if (c->n - c->i >= 2 && c->s[c->i + 1] == '/') {
                 c->i += 2;

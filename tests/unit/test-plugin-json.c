@@ -319,6 +319,39 @@ main(void)
         buf_append(&all, out.data, out.len);
         alert_free(a);
         is_int(plugin_instance_flush(inst, &out), KZ_OK, "no flush callback: OK");
+
+        /* Values longer than the writer's 4 KiB stage, plain and with a byte to escape
+         * past the first 16-byte block: whole, escaped, and in order. */
+        {
+            static char big[6001];
+            struct buf want;
+            buf_init(&want);
+            memset(big, 'x', 6000);
+            a = alert_minimal();
+            add(&a->fields, "message", big);
+            big[4999] = '"';
+            add(&a->fields, "user.name", big);
+            buf_reset(&out);
+            plugin_instance_emit(inst, a, &out);
+            buf_puts(&want, "\"message\":\"");
+            for (int i = 0; i < 6000; i++) {
+                buf_putc(&want, 'x');
+            }
+            buf_puts(&want, "\",\"rule\"");
+            ok(out.data != NULL && strstr(out.data, buf_cstr(&want)) != NULL,
+               "a 6000-byte value is written whole");
+            buf_reset(&want);
+            buf_puts(&want, "\"user\":{\"name\":\"");
+            for (int i = 0; i < 6000; i++) {
+                buf_puts(&want, i == 4999 ? "\\\"" : "x");
+            }
+            buf_puts(&want, "\"}}\n");
+            ok(out.data != NULL && out.len >= want.len &&
+                   strcmp(out.data + out.len - want.len, buf_cstr(&want)) == 0,
+               "a long value with a quote at byte 4999 is escaped");
+            buf_free(&want);
+            alert_free(a);
+        }
         plugin_instance_free(inst);
     }
 

@@ -11,6 +11,7 @@
  * taxii: true posts a TAXII 2.1 envelope {"objects":[...]}: the "objects" array of the
  * record when it is a JSON object with one (a STIX bundle), else [record].
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -96,7 +97,89 @@ struct deliver_http {
     int handles_open; /* timer + polls */
 };
 
-static int deliver_http_curl_ready;
+/*
+ * libcurl is loaded when the first HTTP transport opens, not linked: it brings some twenty
+ * libraries (TLS, LDAP, Kerberos, ...) whose loading and constructors took 3 ms of every
+ * kizunad start, HTTP partner or not. The functions used, resolved once:
+ */
+#define HTTP_LIBCURL "libcurl.so.4"
+
+static struct {
+    int loaded;
+    CURLcode (*global_init)(long flags);
+    struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
+    void (*slist_free_all)(struct curl_slist *list);
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *e, CURLoption opt, ...);
+    CURLcode (*easy_getinfo)(CURL *e, CURLINFO info, ...);
+    const char *(*easy_strerror)(CURLcode code);
+    void (*easy_cleanup)(CURL *e);
+    CURLM *(*multi_init)(void);
+    CURLMcode (*multi_setopt)(CURLM *m, CURLMoption opt, ...);
+    CURLMcode (*multi_add_handle)(CURLM *m, CURL *e);
+    CURLMcode (*multi_remove_handle)(CURLM *m, CURL *e);
+    CURLMcode (*multi_socket_action)(CURLM *m, curl_socket_t s, int ev, int *running);
+    CURLMcode (*multi_assign)(CURLM *m, curl_socket_t s, void *p);
+    CURLMsg *(*multi_info_read)(CURLM *m, int *left);
+    const char *(*multi_strerror)(CURLMcode code);
+    CURLMcode (*multi_cleanup)(CURLM *m);
+} curl;
+
+/* Load libcurl and initialise it, once. Returns 0, or -1 with the reason in err. */
+static int
+deliver_http_curl_load(char *err, size_t errlen)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } syms[] = {
+#define HTTP_SYM(field, name) {name, offsetof(__typeof__(curl), field)}
+        HTTP_SYM(global_init, "curl_global_init"),
+        HTTP_SYM(slist_append, "curl_slist_append"),
+        HTTP_SYM(slist_free_all, "curl_slist_free_all"),
+        HTTP_SYM(easy_init, "curl_easy_init"),
+        HTTP_SYM(easy_setopt, "curl_easy_setopt"),
+        HTTP_SYM(easy_getinfo, "curl_easy_getinfo"),
+        HTTP_SYM(easy_strerror, "curl_easy_strerror"),
+        HTTP_SYM(easy_cleanup, "curl_easy_cleanup"),
+        HTTP_SYM(multi_init, "curl_multi_init"),
+        HTTP_SYM(multi_setopt, "curl_multi_setopt"),
+        HTTP_SYM(multi_add_handle, "curl_multi_add_handle"),
+        HTTP_SYM(multi_remove_handle, "curl_multi_remove_handle"),
+        HTTP_SYM(multi_socket_action, "curl_multi_socket_action"),
+        HTTP_SYM(multi_assign, "curl_multi_assign"),
+        HTTP_SYM(multi_info_read, "curl_multi_info_read"),
+        HTTP_SYM(multi_strerror, "curl_multi_strerror"),
+        HTTP_SYM(multi_cleanup, "curl_multi_cleanup"),
+#undef HTTP_SYM
+    };
+    void *lib;
+
+    if (curl.loaded) {
+        return 0;
+    }
+    lib = dlopen(HTTP_LIBCURL, RTLD_NOW | RTLD_LOCAL);
+    if (lib == NULL) {
+        snprintf(err, errlen, "HTTP delivery needs libcurl (Debian: libcurl4): %s", dlerror());
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+        void *f = dlsym(lib, syms[i].name);
+        if (f == NULL) {
+            snprintf(err, errlen, "%s has no %s", HTTP_LIBCURL, syms[i].name);
+            dlclose(lib);
+            return -1;
+        }
+        memcpy((char *)&curl + syms[i].off, &f, sizeof(f));
+    }
+    if (curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(err, errlen, "curl_global_init() failed");
+        dlclose(lib);
+        return -1;
+    }
+    curl.loaded = 1; /* for the life of the process, as curl_global_init() wants */
+    return 0;
+}
 
 /*
  * Parse a headers file: "Name: value" lines, blank lines and "#" comments ignored. Appends
@@ -133,7 +216,7 @@ deliver_http_headers_parse(const char *path, struct curl_slist **list, char *err
             goto out;
         }
         if (list != NULL) {
-            *list = curl_slist_append(*list, line);
+            *list = curl.slist_append(*list, line);
         }
     }
     r = 0;
@@ -235,7 +318,7 @@ deliver_http_poll_cb(uv_poll_t *p, int status, int events)
     if (events & UV_WRITABLE) {
         flags |= CURL_CSELECT_OUT;
     }
-    curl_multi_socket_action(h->multi, hs->fd, flags, &running);
+    curl.multi_socket_action(h->multi, hs->fd, flags, &running);
     deliver_http_check_done(h);
 }
 
@@ -248,7 +331,7 @@ deliver_http_socket_cb(CURL *e, curl_socket_t s, int action, void *userp, void *
 
     if (action == CURL_POLL_REMOVE) {
         if (hs != NULL) {
-            curl_multi_assign(h->multi, s, NULL);
+            curl.multi_assign(h->multi, s, NULL);
             deliver_http_sock_close(h, hs);
         }
         return 0;
@@ -268,7 +351,7 @@ deliver_http_socket_cb(CURL *e, curl_socket_t s, int action, void *userp, void *
         h->handles_open++;
         hs->next = h->socks;
         h->socks = hs;
-        curl_multi_assign(h->multi, s, hs);
+        curl.multi_assign(h->multi, s, hs);
     }
     if (action & CURL_POLL_IN) {
         events |= UV_READABLE;
@@ -286,7 +369,7 @@ deliver_http_timer_fire_cb(uv_timer_t *t)
     struct deliver_http *h = t->data;
     int running;
 
-    curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    curl.multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     deliver_http_check_done(h);
 }
 
@@ -339,7 +422,7 @@ deliver_http_check_done(struct deliver_http *h)
     CURLMsg *msg;
     int left;
 
-    while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+    while ((msg = curl.multi_info_read(h->multi, &left)) != NULL) {
         struct deliver_rec *rec = h->cur;
         enum deliver_result res;
         char reason[512];
@@ -348,8 +431,8 @@ deliver_http_check_done(struct deliver_http *h)
         if (msg->msg != CURLMSG_DONE) {
             continue;
         }
-        curl_multi_remove_handle(h->multi, h->easy);
-        curl_slist_free_all(h->req_headers);
+        curl.multi_remove_handle(h->multi, h->easy);
+        curl.slist_free_all(h->req_headers);
         h->req_headers = NULL;
         h->cur = NULL;
         if (rec == NULL) {
@@ -357,10 +440,10 @@ deliver_http_check_done(struct deliver_http *h)
         }
         if (msg->data.result != CURLE_OK) {
             snprintf(reason, sizeof(reason), "POST %s: %s", h->url,
-                     h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(msg->data.result));
+                     h->errbuf[0] != '\0' ? h->errbuf : curl.easy_strerror(msg->data.result));
             res = DELIVER_RETRY;
         } else {
-            curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &code);
+            curl.easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &code);
             res = deliver_http_classify(code);
             snprintf(reason, sizeof(reason), "POST %s: HTTP %ld%s%.*s", h->url, code,
                      h->resp.len > 0 ? ": " : "", (int)h->resp.len,
@@ -472,24 +555,24 @@ deliver_http_send(void *state, struct deliver_rec *rec)
     }
     h->req_headers = NULL;
     for (struct curl_slist *l = h->base_headers; l != NULL; l = l->next) {
-        h->req_headers = curl_slist_append(h->req_headers, l->data);
+        h->req_headers = curl.slist_append(h->req_headers, l->data);
     }
     snprintf(idh, sizeof(idh), "X-Kizuna-Alert-Id: %s", rec->sr->id);
-    h->req_headers = curl_slist_append(h->req_headers, idh);
+    h->req_headers = curl.slist_append(h->req_headers, idh);
     buf_reset(&h->resp);
     h->errbuf[0] = '\0';
-    curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->req_headers);
-    curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl.easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->req_headers);
+    curl.easy_setopt(h->easy, CURLOPT_POSTFIELDS, body);
+    curl.easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     h->cur = rec;
-    mc = curl_multi_add_handle(h->multi, h->easy);
+    mc = curl.multi_add_handle(h->multi, h->easy);
     if (mc != CURLM_OK) {
         char reason[256];
         h->cur = NULL;
-        curl_slist_free_all(h->req_headers);
+        curl.slist_free_all(h->req_headers);
         h->req_headers = NULL;
-        snprintf(reason, sizeof(reason), "curl_multi_add_handle() failed: %s",
-                 curl_multi_strerror(mc));
+        snprintf(reason, sizeof(reason), "curl.multi_add_handle() failed: %s",
+                 curl.multi_strerror(mc));
         deliver_done(h->d, rec, DELIVER_RETRY, reason);
     }
 }
@@ -501,12 +584,8 @@ deliver_http_open(struct deliver *d, const void *conf, void **state, char *err, 
     struct deliver_http *h;
     char ct[256];
 
-    if (!deliver_http_curl_ready) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            snprintf(err, errlen, "curl_global_init() failed");
-            return -1;
-        }
-        deliver_http_curl_ready = 1;
+    if (deliver_http_curl_load(err, errlen) != 0) {
+        return -1;
     }
     h = xcalloc(1, sizeof(*h));
     h->d = d;
@@ -514,49 +593,49 @@ deliver_http_open(struct deliver *d, const void *conf, void **state, char *err, 
     h->taxii = c->taxii;
     if (c->headers_file != NULL &&
         deliver_http_headers_parse(c->headers_file, &h->base_headers, err, errlen) != 0) {
-        curl_slist_free_all(h->base_headers);
+        curl.slist_free_all(h->base_headers);
         free(h->url);
         free(h);
         return -1;
     }
     snprintf(ct, sizeof(ct), "Content-Type: %s", c->taxii ? HTTP_TAXII_TYPE : c->content_type);
-    h->base_headers = curl_slist_append(h->base_headers, ct);
+    h->base_headers = curl.slist_append(h->base_headers, ct);
     if (c->taxii) {
-        h->base_headers = curl_slist_append(h->base_headers, "Accept: " HTTP_TAXII_TYPE);
+        h->base_headers = curl.slist_append(h->base_headers, "Accept: " HTTP_TAXII_TYPE);
     }
-    h->base_headers = curl_slist_append(h->base_headers, "Expect:");
-    h->multi = curl_multi_init();
-    h->easy = curl_easy_init();
+    h->base_headers = curl.slist_append(h->base_headers, "Expect:");
+    h->multi = curl.multi_init();
+    h->easy = curl.easy_init();
     uv_timer_init(deliver_loop(d), &h->timer);
     h->timer.data = h;
     h->handles_open = 1;
-    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, deliver_http_socket_cb);
-    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, deliver_http_timer_cb);
-    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
-    curl_easy_setopt(h->easy, CURLOPT_URL, c->url);
-    curl_easy_setopt(h->easy, CURLOPT_POST, 1L);
-    curl_easy_setopt(h->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, (long)(c->timeout_us / 1000));
-    curl_easy_setopt(h->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->connect_timeout_us / 1000));
-    curl_easy_setopt(h->easy, CURLOPT_SSL_VERIFYPEER, c->tls_verify ? 1L : 0L);
-    curl_easy_setopt(h->easy, CURLOPT_SSL_VERIFYHOST, c->tls_verify ? 2L : 0L);
+    curl.multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, deliver_http_socket_cb);
+    curl.multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+    curl.multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, deliver_http_timer_cb);
+    curl.multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+    curl.easy_setopt(h->easy, CURLOPT_URL, c->url);
+    curl.easy_setopt(h->easy, CURLOPT_POST, 1L);
+    curl.easy_setopt(h->easy, CURLOPT_NOSIGNAL, 1L);
+    curl.easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, (long)(c->timeout_us / 1000));
+    curl.easy_setopt(h->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->connect_timeout_us / 1000));
+    curl.easy_setopt(h->easy, CURLOPT_SSL_VERIFYPEER, c->tls_verify ? 1L : 0L);
+    curl.easy_setopt(h->easy, CURLOPT_SSL_VERIFYHOST, c->tls_verify ? 2L : 0L);
     if (c->ca_file != NULL) {
-        curl_easy_setopt(h->easy, CURLOPT_CAINFO, c->ca_file);
+        curl.easy_setopt(h->easy, CURLOPT_CAINFO, c->ca_file);
     }
     if (c->tls_cert != NULL) {
-        curl_easy_setopt(h->easy, CURLOPT_SSLCERT, c->tls_cert);
-        curl_easy_setopt(h->easy, CURLOPT_SSLKEY, c->tls_key);
+        curl.easy_setopt(h->easy, CURLOPT_SSLCERT, c->tls_cert);
+        curl.easy_setopt(h->easy, CURLOPT_SSLKEY, c->tls_key);
     }
-    curl_easy_setopt(h->easy, CURLOPT_PROXY, c->proxy != NULL ? c->proxy : "");
+    curl.easy_setopt(h->easy, CURLOPT_PROXY, c->proxy != NULL ? c->proxy : "");
 #if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(h->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl.easy_setopt(h->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
-    curl_easy_setopt(h->easy, CURLOPT_USERAGENT, "kizunad/" KZ_VERSION);
-    curl_easy_setopt(h->easy, CURLOPT_WRITEFUNCTION, deliver_http_write_cb);
-    curl_easy_setopt(h->easy, CURLOPT_WRITEDATA, h);
-    curl_easy_setopt(h->easy, CURLOPT_ERRORBUFFER, h->errbuf);
-    curl_easy_setopt(h->easy, CURLOPT_PRIVATE, h);
+    curl.easy_setopt(h->easy, CURLOPT_USERAGENT, "kizunad/" KZ_VERSION);
+    curl.easy_setopt(h->easy, CURLOPT_WRITEFUNCTION, deliver_http_write_cb);
+    curl.easy_setopt(h->easy, CURLOPT_WRITEDATA, h);
+    curl.easy_setopt(h->easy, CURLOPT_ERRORBUFFER, h->errbuf);
+    curl.easy_setopt(h->easy, CURLOPT_PRIVATE, h);
     if (!c->tls_verify) {
         log_warn("%s: TLS certificate verification is off (tls_verify: false)", deliver_tag(d));
     }
@@ -571,17 +650,17 @@ deliver_http_close(void *state)
 
     h->closing = 1;
     if (h->cur != NULL) {
-        curl_multi_remove_handle(h->multi, h->easy);
+        curl.multi_remove_handle(h->multi, h->easy);
         h->cur = NULL;
     }
     while (h->socks != NULL) {
-        curl_multi_assign(h->multi, h->socks->fd, NULL);
+        curl.multi_assign(h->multi, h->socks->fd, NULL);
         deliver_http_sock_close(h, h->socks);
     }
-    curl_easy_cleanup(h->easy);
-    curl_multi_cleanup(h->multi);
-    curl_slist_free_all(h->req_headers);
-    curl_slist_free_all(h->base_headers);
+    curl.easy_cleanup(h->easy);
+    curl.multi_cleanup(h->multi);
+    curl.slist_free_all(h->req_headers);
+    curl.slist_free_all(h->base_headers);
     uv_timer_stop(&h->timer);
     uv_close((uv_handle_t *)&h->timer, deliver_http_handle_closed_cb);
 }

@@ -580,7 +580,9 @@ decode_syslog_parse(const char *line, size_t len, int64_t now_us, struct decode_
         h->msg_len = len - i;
         return 0;
     }
-    for (j = i; j < len && line[j] != ' '; j++) {
+    {
+        const char *sp = memchr(line + i, ' ', len - i);
+        j = sp != NULL ? (size_t)(sp - line) : len;
     }
     if (line[j - 1] == ':' && memchr(line + i, '[', j - i) != NULL) {
         /* "sshd[1]:" right after the timestamp: a TAG, the HOSTNAME is missing. */
@@ -611,14 +613,14 @@ void
 decode_syslog_split_tag(struct decode_syslog_hdr *h)
 {
     const char *p = h->msg;
-    size_t n = h->msg_len, i = 0, tag_len;
+    size_t n = h->msg_len, i = 0, tag_len, lim = n < SYSLOG_MAX_TAG ? n : SYSLOG_MAX_TAG;
     const char *pid = NULL;
     size_t pid_len = 0;
 
     if (h->rfc5424 || p == NULL) {
         return;
     }
-    while (i < n && i < SYSLOG_MAX_TAG && !syslog_tag_end[(unsigned char)p[i]]) {
+    while (i < lim && !syslog_tag_end[(unsigned char)p[i]]) {
         i++;
     }
     if (i == 0 || i >= n) {
@@ -626,8 +628,8 @@ decode_syslog_split_tag(struct decode_syslog_hdr *h)
     }
     tag_len = i;
     if (p[i] == '[') {
-        size_t j = i + 1;
-        while (j < n && j - i <= 10 && syslog_is_digit(p[j])) {
+        size_t j = i + 1, jlim = n < i + 11 ? n : i + 11; /* at most 10 digits */
+        while (j < jlim && (unsigned char)(p[j] - '0') < 10) {
             j++;
         }
         if (j == i + 1 || j >= n || p[j] != ']') {

@@ -51,6 +51,7 @@ struct pipeline {
     size_t nrules;
     int64_t clock;       /* the daemon's event-time clock (monotonic) */
     int64_t max_seen;    /* highest event time over all sources */
+    int64_t clock_wall;  /* wall time of the last pipeline_update_clock() from an event */
     int late;            /* the event being processed is behind the clock */
     int64_t batch_wall;  /* wall clock of the current batch, 0 outside a batch */
     char reason[512];
@@ -526,7 +527,7 @@ pipeline_process(struct pipeline *p, const struct event_source *src, enum decode
     int64_t wall = p->batch_wall ? p->batch_wall : time_now_us();
     struct pipeline_input_stats *is = pipeline_input(p, src->input);
     uint64_t retained = 0;
-    int tracked;
+    int tracked, raised;
 
     p->stats.records++;
     p->stats.bytes += len;
@@ -555,6 +556,7 @@ pipeline_process(struct pipeline *p, const struct event_source *src, enum decode
     is->decoded++;
 
     p->late = 0;
+    raised = 0;
     if (ev->time_from_arrival) {
         p->stats.no_time++;
         is->no_time++;
@@ -574,6 +576,7 @@ pipeline_process(struct pipeline *p, const struct event_source *src, enum decode
         }
         if (ev->time_us > sc->max_time) {
             sc->max_time = ev->time_us;
+            raised = 1;
         }
         if (ev->time_us > p->max_seen) {
             p->max_seen = ev->time_us;
@@ -595,7 +598,13 @@ pipeline_process(struct pipeline *p, const struct event_source *src, enum decode
                  p->clock - ev->time_us);
         pipeline_dead_letter(p, src, p->reason, data, len);
     }
-    if (!ev->time_from_arrival) {
+    /* The clock is the least of the sources' highest times, less the lateness, and only
+     * moves forward: it can advance when this event raised its source's highest time, or
+     * when the wall time moved (a source may have become idle). Otherwise an event (most
+     * of them: lines share their second) leaves it where it is, and so does the
+     * recomputation, which is skipped. */
+    if (!ev->time_from_arrival && (raised || wall != p->clock_wall)) {
+        p->clock_wall = wall;
         pipeline_update_clock(p, wall);
     }
     if (tracked) {

@@ -10,14 +10,6 @@
 
 #define EVENT_CHUNK_MIN 16384
 
-/* One arena block; blocks are kept across event_reset() and reused. */
-struct event_chunk {
-    struct event_chunk *next;
-    size_t cap;
-    size_t used;
-    char data[];
-};
-
 void
 event_init(struct event *ev)
 {
@@ -75,38 +67,23 @@ event_free(struct event *ev)
     memset(ev, 0, sizeof(*ev));
 }
 
+/* A new block for n bytes (n already rounded to 8) and the allocation from it. */
 char *
-event_alloc(struct event *ev, size_t n)
+event_alloc_block(struct event *ev, size_t n)
 {
     struct event_chunk *c = ev->chunks;
-    char *p;
+    size_t cap = n > EVENT_CHUNK_MIN ? n : EVENT_CHUNK_MIN;
+    struct event_chunk *nc;
 
-    n = (n + 7) & ~(size_t)7;
-    if (c == NULL || c->cap - c->used < n) {
-        size_t cap = n > EVENT_CHUNK_MIN ? n : EVENT_CHUNK_MIN;
-        if (c != NULL && c->cap * 2 > cap && c->used == 0) {
-            cap = c->cap * 2;
-        }
-        struct event_chunk *nc = xmalloc(sizeof(*nc) + cap);
-        nc->cap = cap;
-        nc->used = 0;
-        nc->next = c;
-        ev->chunks = nc;
-        c = nc;
+    if (c != NULL && c->cap * 2 > cap && c->used == 0) {
+        cap = c->cap * 2;
     }
-    p = c->data + c->used;
-    c->used += n;
-    return p;
-}
-
-char *
-event_strdup(struct event *ev, const char *s, size_t len)
-{
-    char *p = event_alloc(ev, len + 1);
-
-    memcpy(p, s, len);
-    p[len] = '\0';
-    return p;
+    nc = xmalloc(sizeof(*nc) + cap);
+    nc->cap = cap;
+    nc->used = n;
+    nc->next = c;
+    ev->chunks = nc;
+    return nc->data;
 }
 
 int

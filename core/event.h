@@ -41,7 +41,13 @@ struct event_source {
     uint64_t line;      /* 1-based line number for files and stdin, 0 for Kafka */
 };
 
-struct event_chunk;
+/* One arena block; blocks are kept across event_reset() and reused (event.c). */
+struct event_chunk {
+    struct event_chunk *next;
+    size_t cap;
+    size_t used;
+    char data[];
+};
 
 struct event {
     struct event_source src;
@@ -67,10 +73,38 @@ void event_reset(struct event *ev);
 /* Release everything the event owns. */
 void event_free(struct event *ev);
 
-/* Allocate n bytes from the event's arena; valid until event_reset(). Never NULL. */
-char *event_alloc(struct event *ev, size_t n);
+/* The slow path of event_alloc(): a new arena block. */
+char *event_alloc_block(struct event *ev, size_t n);
+
+/*
+ * Allocate n bytes from the event's arena; valid until event_reset(). Never NULL. Inline:
+ * a decoded line takes a handful, and the common case is a bump of the current block.
+ */
+static inline char *
+event_alloc(struct event *ev, size_t n)
+{
+    struct event_chunk *c = ev->chunks;
+    char *p;
+
+    n = (n + 7) & ~(size_t)7;
+    if (c == NULL || c->cap - c->used < n) {
+        return event_alloc_block(ev, n);
+    }
+    p = c->data + c->used;
+    c->used += n;
+    return p;
+}
+
 /* Copy s[0..len) into the arena with a terminating NUL. */
-char *event_strdup(struct event *ev, const char *s, size_t len);
+static inline char *
+event_strdup(struct event *ev, const char *s, size_t len)
+{
+    char *p = event_alloc(ev, len + 1);
+
+    __builtin_memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
 /* Copy the raw line into the arena and add it as event.original. */
 int event_set_raw(struct event *ev, const char *line, size_t len);
 

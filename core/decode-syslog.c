@@ -181,11 +181,22 @@ static __thread int64_t c_plain_now = INT64_MIN, c_plain_us;
 static int
 syslog_plain_end(const char *p, size_t n)
 {
+    const char *q = p + SYSLOG_BSD_PLAIN + 1;
     int zone;
 
-    return n == SYSLOG_BSD_PLAIN ||
-           (p[SYSLOG_BSD_PLAIN] == ' ' &&
-            syslog_zone(p + SYSLOG_BSD_PLAIN + 1, n - SYSLOG_BSD_PLAIN - 1, &zone) == 0);
+    if (n == SYSLOG_BSD_PLAIN) {
+        return 1;
+    }
+    if (p[SYSLOG_BSD_PLAIN] != ' ') {
+        return 0;
+    }
+    /* Zones start with '+', '-' or an upper-case letter and are upper case throughout:
+     * most host names are told apart by their first two bytes without the table. */
+    if (n > SYSLOG_BSD_PLAIN + 2 && q[0] != '+' && q[0] != '-' &&
+        !(q[0] >= 'A' && q[0] <= 'Z' && (q[1] == ' ' || (q[1] >= 'A' && q[1] <= 'Z')))) {
+        return 1;
+    }
+    return syslog_zone(q, n - SYSLOG_BSD_PLAIN - 1, &zone) == 0;
 }
 
 /* Parse a BSD date at p; returns the bytes used (0: none) and the time in *us. */

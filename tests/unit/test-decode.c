@@ -1021,6 +1021,12 @@ test_time_reuse(void)
          "2026-11-27T05:00:00.000000Z", "web1"},
         {"Nov 27 05:00:00 web1 sshd[1]: i", NOW_US, "2025-11-27T05:00:00.000000Z", "web1"},
         {"Nov 27 05:00:01 web1 sshd[1]: j", NOW_US, "2025-11-27T05:00:01.000000Z", "web1"},
+        /* Host names that start like a zone, and one-letter and offset zones. */
+        {"Nov 27 05:00:01 LabSZ sshd[1]: k", NOW_US, "2025-11-27T05:00:01.000000Z", "LabSZ"},
+        {"Nov 27 05:00:01 WEB sshd[1]: l", NOW_US, "2025-11-27T05:00:01.000000Z", "WEB"},
+        {"Nov 27 05:00:01 Z web1 sshd[1]: m", NOW_US, "2025-11-27T05:00:01.000000Z", "web1"},
+        {"Nov 27 05:00:01 -0130 web1 sshd[1]: n", NOW_US, "2025-11-27T06:30:01.000000Z", "web1"},
+        {"Nov 27 05:00:01 web1 sshd[1]: o", NOW_US, "2025-11-27T05:00:01.000000Z", "web1"},
         /* A date alone on the line. */
         {"Nov 27 05:00:01", NOW_US, "2025-11-27T05:00:01.000000Z", NULL},
         {"Nov 27 05:00:01 UTC", NOW_US, "2025-11-27T05:00:01.000000Z", NULL},

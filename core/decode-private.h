@@ -48,6 +48,7 @@ struct decode_syslog_hdr {
     size_t app_len;
     const char *procid;   /* RFC 5424 PROCID, or the RFC 3164 [pid] */
     size_t procid_len;
+    int procid_digits;    /* procid is 1..10 digits (an RFC 3164 [PID] always is) */
     const char *msgid;
     size_t msgid_len;
     const char *sd;       /* RFC 5424 STRUCTURED-DATA (validated), NULL when "-" */

@@ -661,6 +661,7 @@ decode_syslog_split_tag(struct decode_syslog_hdr *h)
     h->app_len = tag_len;
     h->procid = pid;
     h->procid_len = pid_len;
+    h->procid_digits = pid != NULL; /* 1..10 digits, checked above */
     h->msg = p + i;
     h->msg_len = n - i;
 }
@@ -772,7 +773,7 @@ decode_syslog_emit(struct decode_state *st, const struct decode_syslog_hdr *h)
             decode_add(st, F_PROCID, SLEN(F_PROCID), h->procid, h->procid_len) != 0) {
             return -1;
         }
-        if (syslog_all_digits(h->procid, h->procid_len) &&
+        if ((h->procid_digits || syslog_all_digits(h->procid, h->procid_len)) &&
             decode_add(st, F_PROCESS_PID, SLEN(F_PROCESS_PID), h->procid, h->procid_len) != 0) {
             return -1;
         }

@@ -11,7 +11,6 @@
  * taxii: true posts a TAXII 2.1 envelope {"objects":[...]}: the "objects" array of the
  * record when it is a JSON object with one (a STIX bundle), else [record].
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 
 #include "buf.h"
 #include "deliver-int.h"
+#include "dynlib.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -129,11 +129,8 @@ static struct {
 static int
 deliver_http_curl_load(char *err, size_t errlen)
 {
-    static const struct {
-        const char *name;
-        size_t off;
-    } syms[] = {
 #define HTTP_SYM(field, name) {name, offsetof(__typeof__(curl), field)}
+    static const struct dynlib_sym syms[] = {
         HTTP_SYM(global_init, "curl_global_init"),
         HTTP_SYM(slist_append, "curl_slist_append"),
         HTTP_SYM(slist_free_all, "curl_slist_free_all"),
@@ -151,30 +148,18 @@ deliver_http_curl_load(char *err, size_t errlen)
         HTTP_SYM(multi_info_read, "curl_multi_info_read"),
         HTTP_SYM(multi_strerror, "curl_multi_strerror"),
         HTTP_SYM(multi_cleanup, "curl_multi_cleanup"),
-#undef HTTP_SYM
     };
-    void *lib;
+#undef HTTP_SYM
 
     if (curl.loaded) {
         return 0;
     }
-    lib = dlopen(HTTP_LIBCURL, RTLD_NOW | RTLD_LOCAL);
-    if (lib == NULL) {
-        snprintf(err, errlen, "HTTP delivery needs libcurl (Debian: libcurl4): %s", dlerror());
+    if (dynlib_load(HTTP_LIBCURL, "libcurl4", syms, sizeof(syms) / sizeof(syms[0]), &curl, err,
+                    errlen) != 0) {
         return -1;
-    }
-    for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-        void *f = dlsym(lib, syms[i].name);
-        if (f == NULL) {
-            snprintf(err, errlen, "%s has no %s", HTTP_LIBCURL, syms[i].name);
-            dlclose(lib);
-            return -1;
-        }
-        memcpy((char *)&curl + syms[i].off, &f, sizeof(f));
     }
     if (curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(err, errlen, "curl_global_init() failed");
-        dlclose(lib);
         return -1;
     }
     curl.loaded = 1; /* for the life of the process, as curl_global_init() wants */

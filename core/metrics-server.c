@@ -7,6 +7,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +17,65 @@
 
 #include <microhttpd.h>
 
+#include "dynlib.h"
 #include "log.h"
 #include "metrics-server.h"
 #include "xmalloc.h"
+
+/*
+ * libmicrohttpd is loaded when the first endpoint starts, not linked: with its TLS
+ * libraries it took 1.5 ms of every kizunad start, and a replay has no endpoint. The
+ * functions used, resolved once (dynlib.h):
+ */
+#define METRICS_LIBMHD "libmicrohttpd.so.12"
+
+static struct {
+    int loaded;
+    struct MHD_Daemon *(*start_daemon)(unsigned int flags, uint16_t port,
+                                       MHD_AcceptPolicyCallback apc, void *apc_cls,
+                                       MHD_AccessHandlerCallback dh, void *dh_cls, ...);
+    void (*stop_daemon)(struct MHD_Daemon *d);
+    enum MHD_Result (*run)(struct MHD_Daemon *d);
+    enum MHD_Result (*get_timeout)(struct MHD_Daemon *d, MHD_UNSIGNED_LONG_LONG *ms);
+    const union MHD_DaemonInfo *(*get_daemon_info)(struct MHD_Daemon *d,
+                                                   enum MHD_DaemonInfoType type, ...);
+    struct MHD_Response *(*create_response_from_buffer)(size_t size, void *buffer,
+                                                         enum MHD_ResponseMemoryMode mode);
+    enum MHD_Result (*add_response_header)(struct MHD_Response *r, const char *header,
+                                           const char *content);
+    enum MHD_Result (*queue_response)(struct MHD_Connection *c, unsigned int status,
+                                      struct MHD_Response *r);
+    void (*destroy_response)(struct MHD_Response *r);
+} libmhd;
+
+/* Load libmicrohttpd, once. Returns 0, or -1 with the reason in err. */
+static int
+metrics_server_mhd_load(char *err, size_t errlen)
+{
+#define MHD_SYM(field, name) {name, offsetof(__typeof__(libmhd), field)}
+    static const struct dynlib_sym syms[] = {
+        MHD_SYM(start_daemon, "MHD_start_daemon"),
+        MHD_SYM(stop_daemon, "MHD_stop_daemon"),
+        MHD_SYM(run, "MHD_run"),
+        MHD_SYM(get_timeout, "MHD_get_timeout"),
+        MHD_SYM(get_daemon_info, "MHD_get_daemon_info"),
+        MHD_SYM(create_response_from_buffer, "MHD_create_response_from_buffer"),
+        MHD_SYM(add_response_header, "MHD_add_response_header"),
+        MHD_SYM(queue_response, "MHD_queue_response"),
+        MHD_SYM(destroy_response, "MHD_destroy_response"),
+    };
+#undef MHD_SYM
+
+    if (libmhd.loaded) {
+        return 0;
+    }
+    if (dynlib_load(METRICS_LIBMHD, "libmicrohttpd12", syms, sizeof(syms) / sizeof(syms[0]),
+                    &libmhd, err, errlen) != 0) {
+        return -1;
+    }
+    libmhd.loaded = 1;
+    return 0;
+}
 
 #define METRICS_SERVER_CONN_LIMIT 32
 #define METRICS_SERVER_CONN_TIMEOUT 10 /* seconds */
@@ -179,15 +237,15 @@ metrics_server_respond(struct MHD_Connection *conn, unsigned int status, const c
         data = xstrdup("");
     }
     buf_init(body);
-    resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    resp = libmhd.create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
     if (resp == NULL) {
         free(data);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    ret = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
+    libmhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    libmhd.add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    ret = libmhd.queue_response(conn, status, resp);
+    libmhd.destroy_response(resp);
     return ret;
 }
 
@@ -258,10 +316,10 @@ metrics_server_run(struct metrics_server *srv)
 {
     MHD_UNSIGNED_LONG_LONG ms;
 
-    if (MHD_run(srv->mhd) != MHD_YES) {
+    if (libmhd.run(srv->mhd) != MHD_YES) {
         log_warn("metrics: MHD_run() failed");
     }
-    if (MHD_get_timeout(srv->mhd, &ms) == MHD_YES) {
+    if (libmhd.get_timeout(srv->mhd, &ms) == MHD_YES) {
         uv_timer_start(&srv->timer, metrics_server_timer_cb, (uint64_t)ms, 0);
     } else {
         uv_timer_stop(&srv->timer);
@@ -290,6 +348,9 @@ metrics_server_start(uv_loop_t *loop, const char *addr, struct metrics_registry 
     int r = -1;
 
     *out = NULL;
+    if (metrics_server_mhd_load(err, errlen) != 0) {
+        goto out;
+    }
     fd = metrics_server_listen(addr, &port, err, errlen);
     if (fd < 0) {
         goto out;
@@ -298,7 +359,7 @@ metrics_server_start(uv_loop_t *loop, const char *addr, struct metrics_registry 
     srv->loop = loop;
     srv->reg = reg;
     srv->port = port;
-    srv->mhd = MHD_start_daemon(
+    srv->mhd = libmhd.start_daemon(
         MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, metrics_server_request, srv,
         MHD_OPTION_EXTERNAL_LOGGER, metrics_server_mhd_log, srv, MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)METRICS_SERVER_CONN_LIMIT,
@@ -308,7 +369,7 @@ metrics_server_start(uv_loop_t *loop, const char *addr, struct metrics_registry 
         goto out;
     }
     fd = -1; /* MHD owns and closes it now */
-    info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+    info = libmhd.get_daemon_info(srv->mhd, MHD_DAEMON_INFO_EPOLL_FD);
     if (info == NULL) {
         snprintf(err, errlen, "metrics %s: libmicrohttpd has no epoll support", addr);
         goto out;
@@ -344,7 +405,7 @@ out:
             metrics_server_stop(srv); /* frees srv from the close callbacks */
         } else {
             if (srv->mhd != NULL) {
-                MHD_stop_daemon(srv->mhd);
+                libmhd.stop_daemon(srv->mhd);
             }
             free(srv);
         }
@@ -376,6 +437,6 @@ metrics_server_stop(struct metrics_server *srv)
     uv_close((uv_handle_t *)&srv->poll, metrics_server_close_cb);
     uv_timer_stop(&srv->timer);
     uv_close((uv_handle_t *)&srv->timer, metrics_server_close_cb);
-    MHD_stop_daemon(srv->mhd);
+    libmhd.stop_daemon(srv->mhd);
     srv->mhd = NULL;
 }

@@ -136,7 +136,8 @@ jw_plain(const char *s, size_t len)
 #ifdef __SSE2__
     const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
     const __m128i space = _mm_set1_epi8(0x20);
-    for (; i + 16 <= len; i += 16) {
+    while (len >= 16) {
+        /* 16 bytes at i, the last block overlapping the one before */
         __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
         /* signed compare: bytes >= 0x80 are negative, so "< 0x20" catches them too */
         __m128i bad = _mm_or_si128(_mm_cmplt_epi8(b, space),
@@ -145,6 +146,10 @@ jw_plain(const char *s, size_t len)
         if (_mm_movemask_epi8(bad) != 0) {
             return 0;
         }
+        if (i + 16 == len) {
+            return 1;
+        }
+        i = i + 32 <= len ? i + 16 : len - 16;
     }
 #endif
     for (; i < len; i++) {
@@ -333,9 +338,18 @@ json_push_kind(struct json_vec *v, const char *name, enum json_kind kind, int64_
 static int
 json_name_cmp(const char *a, size_t al, const char *b, size_t bl)
 {
-    size_t n = al < bl ? al : bl;
+    size_t n = al < bl ? al : bl, i = 0;
 
-    for (size_t i = 0; i < n; i++) {
+    /* Names share long prefixes ("kizuna.", "log.syslog."): skip equal words first. */
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y) {
+            break;
+        }
+    }
+    for (; i < n; i++) {
         unsigned ca = a[i] == '.' ? 0 : (unsigned char)a[i] + 1u;
         unsigned cb = b[i] == '.' ? 0 : (unsigned char)b[i] + 1u;
         if (ca != cb) {

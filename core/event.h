@@ -105,6 +105,7 @@ event_strdup(struct event *ev, const char *s, size_t len)
     p[len] = '\0';
     return p;
 }
+
 /* Copy the raw line into the arena and add it as event.original. */
 int event_set_raw(struct event *ev, const char *line, size_t len);
 

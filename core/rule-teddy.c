@@ -42,7 +42,6 @@ struct teddy_pat {
     uint8_t fold[2];
 };
 
-
 struct rule_teddy {
     struct teddy_pat *pats;
     uint32_t npats;

@@ -77,23 +77,17 @@ syslog_days_in_month(int64_t y, unsigned m)
     return m == 2 && syslog_is_leap(y) ? 29 : dim[m - 1];
 }
 
-/* The civil year of a time in µs (Howard Hinnant's civil_from_days). */
+/* The civil year of a time in µs. */
 static int64_t
 syslog_year_of(int64_t us)
 {
     int64_t days = us / 86400000000LL;
+    unsigned m, d;
 
     if (us % 86400000000LL < 0) {
         days--;
     }
-    int64_t z = days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    return yoe + era * 400 + (m <= 2);
+    return time_civil_from_days(days, &m, &d);
 }
 
 /* "Jan".."Dec" (any case) -> 1..12, else 0; p holds at least 3 bytes. */

@@ -109,6 +109,22 @@ time_parse_rfc3339(const char *s, size_t len, int64_t *us)
     return 0;
 }
 
+int64_t
+time_civil_from_days(int64_t days, unsigned *month, unsigned *day)
+{
+    /* Howard Hinnant's algorithm, the inverse of time_days_from_civil(). */
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+
+    *day = doy - (153 * mp + 2) / 5 + 1;
+    *month = mp < 10 ? mp + 3 : mp - 9;
+    return (int64_t)yoe + era * 400 + (*month <= 2);
+}
+
 /* Write v as n decimal digits (zero-padded) at p. */
 static void
 time_put_digits(char *p, unsigned v, int n)
@@ -121,14 +137,14 @@ time_put_digits(char *p, unsigned v, int n)
 
 /*
  * Without gmtime_r() and snprintf(): alerts format several times each, and so do the
- * outputs. The civil date comes from Howard Hinnant's civil_from_days; years outside
- * 1..9999, which RFC 3339 cannot write in four digits, keep the printf form.
+ * outputs. Years outside 1..9999, which RFC 3339 cannot write in four digits, keep the
+ * printf form.
  */
 size_t
 time_format_rfc3339(int64_t us, char *buf)
 {
-    int64_t secs = us / 1000000, frac = us % 1000000, days, sod, z, era, y;
-    unsigned doe, yoe, doy, mp, d, m;
+    int64_t secs = us / 1000000, frac = us % 1000000, days, sod, y;
+    unsigned d, m;
     struct tm tm;
     time_t tt;
 
@@ -142,15 +158,7 @@ time_format_rfc3339(int64_t us, char *buf)
         sod += 86400;
         days--;
     }
-    z = days + 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = (unsigned)(z - era * 146097);
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    d = doy - (153 * mp + 2) / 5 + 1;
-    m = mp < 10 ? mp + 3 : mp - 9;
-    y = (int64_t)yoe + era * 400 + (m <= 2);
+    y = time_civil_from_days(days, &m, &d);
     if (y >= 1 && y <= 9999) {
         time_put_digits(buf, (unsigned)y, 4);
         buf[4] = '-';

@@ -17,6 +17,8 @@ int time_parse_rfc3339(const char *s, size_t len, int64_t *us);
 size_t time_format_rfc3339(int64_t us, char *buf);
 /* Days since the epoch of a civil date (proleptic Gregorian). */
 int64_t time_days_from_civil(int64_t y, unsigned m, unsigned d);
+/* The civil date of a day number (days since the epoch): returns the year, sets month, day. */
+int64_t time_civil_from_days(int64_t days, unsigned *month, unsigned *day);
 /* Parse a duration "500ms", "60s", "10m", "2h", "1d" (bare number: seconds) into µs. */
 int time_parse_duration(const char *s, int64_t *us);
 /* The wall clock in µs; only inputs use it (arrival time), never correlation. */
